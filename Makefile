@@ -1,0 +1,147 @@
+# tickd — see README.md. Build products go under $(BUILD).
+#   make            build the daemon, plugins, examples
+#   make check      install test deps, build, run unit + e2e tests, then the
+#                   unit suite again under ASan+UBSan
+#   make run        install deps, build, run tickd with conf/tickd.ini
+#   make bench      micro-benchmarks against libuv/libev, echo load test
+#   make install    PREFIX=/usr/local DESTDIR=
+VERSION   := 0.1.0
+TICK_ABI_MAJOR := 1
+TICK_ABI_MINOR := 0
+
+BUILD     ?= build
+CC        ?= cc
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+INCDIR    ?= $(PREFIX)/include
+PLUGINDIR ?= $(LIBDIR)/tickd/plugins
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+OPT       ?= -O2
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_ALL := -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -fPIC \
+              -fvisibility=hidden -Iinclude -Idaemon -Idaemon/engine \
+              -DTICKD_VERSION='"$(VERSION)"' $(CFLAGS)
+LDFLAGS_ALL := $(LDFLAGS)
+
+ifeq ($(SAN),1)
+CFLAGS_ALL  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS_ALL += -fsanitize=address,undefined
+endif
+
+INIH_CFLAGS  := $(shell pkg-config --cflags inih 2>/dev/null)
+INIH_LIBS    := $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+ENGINE_SRC := $(sort $(wildcard daemon/engine/*.c))
+DAEMON_SRC := $(sort $(wildcard daemon/*.c))
+PLUGINS    := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c)))))
+EXAMPLES   := $(basename $(notdir $(wildcard examples/*.c)))
+UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
+E2E_TESTS  := $(basename $(notdir $(wildcard tests/e2e/test_*.c)))
+HEADERS    := $(wildcard include/tick/*.h) $(wildcard daemon/*.h) $(wildcard daemon/engine/*.h)
+
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIBTICK    := $(BUILD)/libtick.a
+TICKD      := $(BUILD)/tickd
+PLUGIN_SO  := $(PLUGINS:%=$(BUILD)/plugins/%.so)
+EXAMPLE_BIN := $(EXAMPLES:%=$(BUILD)/examples/%)
+UNIT_BIN   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+E2E_BIN    := $(E2E_TESTS:%=$(BUILD)/tests/e2e_%)
+SYS_LIBS   := -ldl -lpthread
+
+.PHONY: all check unit e2e san-unit run bench install uninstall clean deps-build deps-check deps-bench
+all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN) $(BUILD)/tickd.pc
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(INIH_CFLAGS) -c -o $@ $<
+
+$(LIBTICK): $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# The daemon exports exactly the default-visibility tick_ symbols to
+# plugins (-rdynamic + -fvisibility=hidden everywhere else).
+$(TICKD): $(DAEMON_OBJ) $(LIBTICK)
+	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(DAEMON_OBJ) -Wl,--whole-archive $(LIBTICK) -Wl,--no-whole-archive $(INIH_LIBS) $(SYS_LIBS)
+
+# Plugins are built exactly as an outside author would: public headers
+# only, symbols left undefined for the daemon to provide.
+$(BUILD)/plugins/%.so: $(wildcard plugins/*/*.c) $(wildcard include/tick/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(OPT) -g $(WARN) -fPIC -shared -Iinclude $(CFLAGS) $(filter-out -fsanitize%,$(LDFLAGS)) \
+	    -o $@ $(wildcard plugins/$*/*.c)
+	chmod 0755 $@
+
+$(BUILD)/examples/%: examples/%.c $(LIBTICK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(LIBTICK) $(SYS_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(LIBTICK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS)
+
+$(BUILD)/tests/e2e_%: tests/e2e/%.c $(wildcard tests/e2e/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/e2e -o $@ $< $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
+
+$(BUILD)/tickd.pc: tickd.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+deps-build:
+	@tools/deps.sh build
+deps-check:
+	@tools/deps.sh check
+deps-bench:
+	@tools/deps.sh bench
+
+# Each test binary is run on its own so one crash names its file.
+unit: $(UNIT_BIN)
+	@tools/run-tests.sh $(UNIT_BIN)
+
+e2e: all $(E2E_BIN)
+	@TICKD=$(abspath $(TICKD)) TICK_PLUGINS=$(abspath $(BUILD)/plugins) \
+	    TICK_SRC=$(abspath .) tools/run-tests.sh $(E2E_BIN)
+
+san-unit:
+	$(MAKE) BUILD=build/san SAN=1 unit
+
+check: deps-check
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+	$(MAKE) san-unit
+
+run: deps-build all
+	$(TICKD) -c conf/tickd.ini
+
+bench: deps-bench all
+	$(MAKE) -C bench BUILD=$(abspath $(BUILD))/bench TOP=$(abspath .)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSCONFDIR)/tickd/conf.d $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(TICKD) $(DESTDIR)$(BINDIR)/tickd
+	install -m 0755 $(PLUGIN_SO) $(DESTDIR)$(PLUGINDIR)/
+	install -m 0644 include/tick/*.h $(DESTDIR)$(INCDIR)/tick/
+	install -m 0644 $(BUILD)/tickd.pc $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc
+	test -e $(DESTDIR)$(SYSCONFDIR)/tickd/tickd.ini || \
+	    sed -e 's|^plugin_dir *=.*|plugin_dir = $(PLUGINDIR)|' conf/tickd.ini > $(DESTDIR)$(SYSCONFDIR)/tickd/tickd.ini
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/tickd.service.in \
+	    > $(DESTDIR)$(UNITDIR)/tickd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tickd $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc $(DESTDIR)$(UNITDIR)/tickd.service
+	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick
+
+clean:
+	rm -rf build

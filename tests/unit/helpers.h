@@ -1,0 +1,45 @@
+/* helpers.h — shared fixtures for the Check unit tests. */
+#ifndef TICK_TEST_HELPERS_H
+#define TICK_TEST_HELPERS_H
+
+#include <check.h>
+#include <stdlib.h>
+#include "tick/tick.h"
+
+/* A fresh loop per test; every test must leave it closable. */
+static tick_loop *loop;
+
+static inline void loop_setup(void)
+{
+    ck_assert_int_eq(tick_loop_new(&loop), 0);
+}
+
+static inline void loop_teardown(void)
+{
+    /* run a few ticks so pending frees and closes complete */
+    for (int i = 0; i < 3; i++)
+        tick_loop_run_once(loop, false);
+    ck_assert_int_eq(tick_loop_close(loop), 0);
+    loop = NULL;
+}
+
+/* Run ticks until *flag becomes true or max ticks pass. */
+#define RUN_UNTIL(cond, max_ticks)                                          \
+    do {                                                                    \
+        for (int run_i_ = 0; !(cond) && run_i_ < (max_ticks); run_i_++)     \
+            ck_assert_int_ge(tick_loop_run_once(loop, true), 0);            \
+        ck_assert_msg((cond), "condition not reached: %s", #cond);          \
+    } while (0)
+
+/* main() for a test file with one suite built by make_suite(). */
+#define TICK_TEST_MAIN(make_suite)                                          \
+    int main(void)                                                          \
+    {                                                                       \
+        SRunner *sr = srunner_create(make_suite());                         \
+        srunner_run_all(sr, CK_NORMAL);                                     \
+        int failed = srunner_ntests_failed(sr);                             \
+        srunner_free(sr);                                                   \
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;                        \
+    }
+
+#endif
