@@ -1,0 +1,144 @@
+/*
+ * tick/plugin.h — writing a task plugin.
+ *
+ * A plugin is a shared object that exports one descriptor symbol,
+ * `tick_plugin_descriptor`, made with TICK_PLUGIN(). The daemon loads it
+ * with dlopen(RTLD_NOW | RTLD_LOCAL) and resolves the tick_ API from
+ * itself, so a plugin links against nothing:
+ *
+ *     cc -shared -fPIC $(pkg-config --cflags tickd) -o hello.so hello.c
+ *
+ * Each config section [plugin:NAME] with `module = hello` is one
+ * *instance*; a module can run as many instances as it has sections.
+ *
+ *     #include <tick/tick.h>
+ *     #include <string.h>
+ *
+ *     struct hello { char who[64]; tick_timer t; };
+ *
+ *     static int hello_configure(tick_instance *in, const char *key, const char *val)
+ *     {
+ *         struct hello *h = tick_instance_data(in);
+ *         if (strcmp(key, "who") != 0)
+ *             return tick_instance_error(in, "unknown key '%s'", key);
+ *         snprintf(h->who, sizeof h->who, "%s", val);
+ *         return 0;
+ *     }
+ *     static void hello_fire(tick_handle *hd)
+ *     {
+ *         struct hello *h = tick_container_of(hd, struct hello, t.handle);
+ *         tick_log(TICK_LOG_INFO, "hello, %s", h->who);
+ *     }
+ *     static int hello_start(tick_instance *in)
+ *     {
+ *         struct hello *h = tick_instance_data(in);
+ *         tick_timer_init(&h->t, "hello", hello_fire);
+ *         return tick_call_later(tick_instance_loop(in), &h->t, TICK_SEC);
+ *     }
+ *     static void hello_stop(tick_instance *in)
+ *     {
+ *         struct hello *h = tick_instance_data(in);
+ *         tick_timer_stop(tick_instance_loop(in), &h->t);
+ *     }
+ *     TICK_PLUGIN(.name = "hello", .version = "1.0",
+ *                 .instance_size = sizeof(struct hello),
+ *                 .configure = hello_configure,
+ *                 .start = hello_start, .stop = hello_stop);
+ *
+ * Life of an instance (all on the loop thread):
+ *   1. The daemon allocates instance_size zeroed bytes (tick_instance_data).
+ *   2. configure(in, key, value) once per key of the section, in file
+ *      order (module = is the daemon's and is not passed), then
+ *      configure(in, NULL, NULL) once to check the whole (required keys).
+ *      Return 0, or the value of tick_instance_error(): the daemon reports
+ *      it as FILE:LINE: message for the offending key. configure must not
+ *      start anything: it also runs for `tickd -t` and for a reload that
+ *      may be rejected.
+ *   3. start(in): open sockets, start tasks. Tasks started here (and tasks
+ *      they start) belong to the instance. Return 0 or a negative errno
+ *      (with tick_instance_error() for the message).
+ *   4. On stop/reload/shutdown the daemon cancels the instance's tasks,
+ *      waits for them to finish (bounded by the stop deadline), then calls
+ *      stop(in), then release(in). No plugin code runs after release and
+ *      before dlclose.
+ *   release(in) is also called for an instance that was configured and
+ *   never started (a failed -t check or rejected reload). The instance
+ *   memory itself is freed by the daemon after release.
+ * An instance whose task fails is logged with its name; other instances
+ * are not disturbed.
+ *
+ * ABI: major must equal the daemon's; a plugin built for an older minor
+ * still loads. Rebuild plugins against the installed headers when the
+ * daemon says the major differs.
+ */
+#ifndef TICK_PLUGIN_H
+#define TICK_PLUGIN_H
+
+#include <stdarg.h>
+#include "loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TICK_PLUGIN_ABI_MAJOR 1
+#define TICK_PLUGIN_ABI_MINOR 0
+#define TICK_PLUGIN_SYMBOL "tick_plugin_descriptor"
+
+typedef struct tick_instance tick_instance;  /* owned by the daemon */
+
+typedef struct tick_plugin {
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    const char *name;
+    const char *version;
+    size_t instance_size;
+    int (*configure)(tick_instance *in, const char *key, const char *value);
+    int (*start)(tick_instance *in);
+    void (*stop)(tick_instance *in);
+    void (*release)(tick_instance *in);   /* optional */
+} tick_plugin;
+
+#define TICK_PLUGIN(...)                                                    \
+    TICK_API extern const tick_plugin tick_plugin_descriptor;               \
+    TICK_API const tick_plugin tick_plugin_descriptor = {                   \
+        .abi_major = TICK_PLUGIN_ABI_MAJOR,                                 \
+        .abi_minor = TICK_PLUGIN_ABI_MINOR,                                 \
+        __VA_ARGS__ }
+
+/* The instance's zeroed private memory (instance_size bytes). */
+TICK_API void *tick_instance_data(tick_instance *in);
+/* The section name after "plugin:". Valid for the instance's life. */
+TICK_API const char *tick_instance_name(const tick_instance *in);
+TICK_API tick_loop *tick_instance_loop(const tick_instance *in);
+
+/* Record why configure/start failed; returns -EINVAL for `return`. */
+TICK_API int tick_instance_error(tick_instance *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Per-instance STATUS= text for systemd (the daemon joins instances). */
+TICK_API void tick_instance_set_status(tick_instance *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Log levels are syslog's. */
+enum {
+    TICK_LOG_ERR = 3, TICK_LOG_WARNING = 4, TICK_LOG_NOTICE = 5,
+    TICK_LOG_INFO = 6, TICK_LOG_DEBUG = 7,
+};
+/* Log a line; inside an instance's code it is prefixed with the instance
+ * name. Never blocks the loop for long (stderr). */
+TICK_API void tick_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parsers plugins share with the daemon, so values read the same way
+ * everywhere. Return 0 or -EINVAL. */
+/* "250ms", "5s", "2m", "1h", "100us", "10ns"; a bare number is seconds. */
+TICK_API int tick_parse_duration(const char *s, uint64_t *ns);
+/* "HOST:PORT", "[v6]:PORT" or ":PORT"/"PORT" (any address). */
+TICK_API int tick_parse_listen(const char *s, char *host, size_t hostlen,
+                               uint16_t *port);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TICK_PLUGIN_H */
