@@ -80,6 +80,25 @@ $(BUILD)/plugins/%.so: $(wildcard plugins/*/*.c) $(wildcard include/tick/*.h)
 	    -o $@ $(wildcard plugins/$*/*.c)
 	chmod 0755 $@
 
+# Fixture plugins for the e2e error cases: tests/plugins/NAME/*.c built
+# like real plugins into $(BUILD)/tests/plugins/NAME.so, plus notelf.so, a
+# text file longer than an ELF header (so dlopen says "invalid ELF header",
+# not "file too short"). Mode 0755 for files and directory alike: the
+# daemon refuses modules writable by group or others.
+TEST_PLUGINS   := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard tests/plugins/*/*.c)))))
+TEST_PLUGIN_SO := $(TEST_PLUGINS:%=$(BUILD)/tests/plugins/%.so) $(BUILD)/tests/plugins/notelf.so
+
+$(BUILD)/tests/plugins/notelf.so:
+	@mkdir -p $(dir $@) && chmod 0755 $(dir $@)
+	printf 'This is a text file named notelf.so, not a shared object.\nThe e2e tests expect dlopen to refuse it.\n' > $@
+	chmod 0755 $@
+
+$(BUILD)/tests/plugins/%.so: $(wildcard tests/plugins/*/*.c) $(wildcard include/tick/*.h)
+	@mkdir -p $(dir $@) && chmod 0755 $(dir $@)
+	$(CC) -std=gnu11 $(OPT) -g $(WARN) -fPIC -shared -Iinclude $(CFLAGS) $(filter-out -fsanitize%,$(LDFLAGS)) \
+	    -o $@ $(wildcard tests/plugins/$*/*.c)
+	chmod 0755 $@
+
 $(BUILD)/examples/%: examples/%.c $(LIBTICK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(LIBTICK) $(SYS_LIBS)
@@ -108,7 +127,7 @@ deps-bench:
 unit: $(UNIT_BIN)
 	@tools/run-tests.sh $(UNIT_BIN)
 
-e2e: all $(E2E_BIN)
+e2e: all $(E2E_BIN) $(TEST_PLUGIN_SO)
 	@TICKD=$(abspath $(TICKD)) TICK_PLUGINS=$(abspath $(BUILD)/plugins) \
 	    TICK_SRC=$(abspath .) tools/run-tests.sh $(E2E_BIN)
 
