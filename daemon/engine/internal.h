@@ -52,6 +52,7 @@ struct tick_loop {
     int epoll_fd;
     bool stopping;
     bool in_run;                  /* inside tick_loop_run* */
+    bool in_tick;                 /* inside tick_loop_run_once */
 
     /* fd table: watches[fd], grown on demand */
     tick__watch **watches;
@@ -81,6 +82,12 @@ struct tick_loop {
     void *slow_user;
 
     tick_loop_stats stats;
+
+    /* per-loop state of the other result sources (sources.h), lazily made */
+    struct tick__io *io;          /* io.c: spare fd for EMFILE */
+    struct tick__signals *sig;    /* signal.c: signalfd, mask, waiters */
+    struct tick__procs *procs;    /* process.c: children being reaped */
+    struct tick__pool *pool;      /* pool.c: worker threads, job queues */
 };
 
 /* Register / unregister a watch. del always does EPOLL_CTL_DEL before the
@@ -104,6 +111,16 @@ TICK_HIDDEN void tick__heap_remove(tick__heap *h, tick_timer *t);
 TICK_HIDDEN void tick__heap_free(tick__heap *h);
 static inline tick_timer *tick__heap_top(const tick__heap *h)
 { return h->len ? h->slots[0].timer : NULL; }
+
+/*
+ * A resolver timer calls its handle's function directly in the resolve
+ * phase instead of scheduling the handle, so the futures it completes wake
+ * their waiters in the same tick (DESIGN section 1). Its function must only
+ * complete futures or schedule handles — never run user code.
+ */
+#define TICK__TIMER_RESOLVER 1u
+TICK_HIDDEN void tick__timer_init_resolver(tick_timer *t, const char *name,
+                                           const tick_handle_class *cls);
 
 /* timer.c: fire due timers (resolve phase); ms until the next, -1 if none */
 TICK_HIDDEN void tick__timers_run(tick_loop *loop);

@@ -123,6 +123,14 @@ TICK_API int tick_loop_run(tick_loop *loop);
  * block is true. Returns the number of handles run, or -errno. */
 TICK_API int tick_loop_run_once(tick_loop *loop, bool block);
 
+/* Declared in future.h; repeated so this header stands alone. */
+struct tick_future;
+
+/* Run ticks until f is complete. Returns f's error (0 on success), or
+ * -EDEADLK when nothing left in the loop could ever complete f (no ready
+ * handles, no armed timers, no fd/thread/child sources active). */
+TICK_API int tick_loop_run_until_complete(tick_loop *loop, struct tick_future *f);
+
 /* Ask tick_loop_run() to return after the current tick. */
 TICK_API void tick_loop_stop(tick_loop *loop);
 TICK_API bool tick_loop_stopping(const tick_loop *loop);

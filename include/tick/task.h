@@ -161,17 +161,32 @@ TICK_API size_t tick_task_group_cancel(tick_task_group *g);
 #define TICK__CAT(a, b) TICK__CAT2(a, b)
 #define TICK__LABEL(n) TICK__CAT(tick__resume_, n)
 
+/* GCC 12+ mistakes a stored label address for a dangling pointer to a
+ * local; a resume point is exactly what labels-as-values are for. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define TICK__SAVE_RESUME(t, n)                                             \
+    _Pragma("GCC diagnostic push")                                          \
+    _Pragma("GCC diagnostic ignored \"-Wdangling-pointer\"")                \
+    (t)->resume = &&TICK__LABEL(n);                                         \
+    _Pragma("GCC diagnostic pop")
+#else
+#define TICK__SAVE_RESUME(t, n) (t)->resume = &&TICK__LABEL(n);
+#endif
+
+/* The address of the end label is taken so that a body without any await
+ * still has one (clang refuses an indirect goto otherwise). */
 #define TICK_BEGIN(t)                                                       \
     do {                                                                    \
         if ((t)->resume)                                                    \
             goto *(t)->resume;                                              \
+        (void)&&tick__end_;                                                 \
     } while (0)
 
 #define TICK_AWAIT(t, f, out) TICK__AWAIT(t, f, out, __COUNTER__)
 #define TICK__AWAIT(t, f, out, n)                                           \
     do {                                                                    \
         if (tick__task_await((t), (f))) {                                   \
-            (t)->resume = &&TICK__LABEL(n);                                 \
+            TICK__SAVE_RESUME(t, n)                                         \
             return TICK_TASK_SUSPENDED;                                     \
         }                                                                   \
     TICK__LABEL(n):                                                         \
@@ -181,7 +196,7 @@ TICK_API size_t tick_task_group_cancel(tick_task_group *g);
 #define TICK_YIELD(t) TICK__YIELD(t, __COUNTER__)
 #define TICK__YIELD(t, n)                                                   \
     do {                                                                    \
-        (t)->resume = &&TICK__LABEL(n);                                     \
+        TICK__SAVE_RESUME(t, n)                                             \
         return TICK_TASK_YIELDED;                                           \
     TICK__LABEL(n):;                                                        \
     } while (0)
@@ -204,7 +219,9 @@ TICK_API size_t tick_task_group_cancel(tick_task_group *g);
         return TICK_TASK_FINISHED;                                          \
     } while (0)
 
-#define TICK_END(t) TICK_RETURN(t, 0)
+#define TICK_END(t)                                                         \
+    tick__end_: __attribute__((unused))                                     \
+    TICK_RETURN(t, 0)
 
 /* Used by the macros; not for direct use. */
 TICK_API bool tick__task_await(tick_task *t, tick_future *f);

@@ -40,6 +40,7 @@ typedef struct tick_timer {
     /* private */
     uint64_t seq;           /* start order: FIFO among equal deadlines */
     uint32_t heap_index;    /* UINT32_MAX when not armed */
+    uint32_t flags;         /* engine use */
 } tick_timer;
 
 #define tick_timer_init(t, name, fn)                                        \

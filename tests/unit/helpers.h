@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include "tick/tick.h"
 
+/* engine test hook (alloc.c): the n-th allocation from now fails */
+void tick_test_fail_alloc_after(unsigned long n);
+
 /* A fresh loop per test; every test must leave it closable. */
 static tick_loop *loop;
 

@@ -1,0 +1,114 @@
+/*
+ * future.c — pending -> done | cancelled, with done-callbacks.
+ *
+ * Done-callbacks are the caller's handles, linked through their own ready-
+ * queue link; completing a future splices that list onto the loop's ready
+ * queue in O(1), in registration order. Nothing is called inline.
+ */
+#include <stdlib.h>
+#include "internal.h"
+
+#define REFS_MAX ((1u << 24) - 1)
+
+static void heap_future_free(tick_future *f) { free(f); }
+static const tick_future_ops heap_future_ops = { "future", heap_future_free, NULL };
+
+void tick_future_init(tick_future *f, tick_loop *loop, const tick_future_ops *ops)
+{
+    *f = (tick_future){ .loop = loop, .ops = ops, .refs = 1 };
+    tick_link_init(&f->waiters);
+}
+
+int tick_future_new(tick_loop *loop, tick_future **out)
+{
+    if (!loop || !out)
+        return -EINVAL;
+    tick_future *f = tick__malloc(sizeof *f);
+    if (!f)
+        return -ENOMEM;
+    tick_future_init(f, loop, &heap_future_ops);
+    *out = f;
+    return 0;
+}
+
+tick_future *tick_future_ref(tick_future *f)
+{
+    assert(f->refs > 0 && f->refs < REFS_MAX);
+    f->refs++;
+    return f;
+}
+
+tick_future *tick_future_unref(tick_future *f)
+{
+    if (!f)
+        return NULL;
+    assert(f->refs > 0);
+    if (--f->refs == 0) {
+        /* a registered callback must hold its own reference */
+        assert(tick_list_empty(&f->waiters));
+        if (f->ops && f->ops->free)
+            f->ops->free(f);
+    }
+    return NULL;
+}
+
+static void complete(tick_future *f, unsigned state, int err)
+{
+    f->state = state;
+    f->err = err;
+    tick_list_splice(&f->loop->ready, &f->waiters);
+}
+
+int tick_future_set_result(tick_future *f, intptr_t value)
+{
+    if (!f || tick_future_done(f))
+        return -EINVAL;
+    f->result.i = value;
+    complete(f, TICK_FUTURE_DONE, 0);
+    return 0;
+}
+
+int tick_future_set_result_ptr(tick_future *f, void *value)
+{
+    if (!f || tick_future_done(f))
+        return -EINVAL;
+    f->result.p = value;
+    complete(f, TICK_FUTURE_DONE, 0);
+    return 0;
+}
+
+int tick_future_set_error(tick_future *f, int err)
+{
+    if (!f || err >= 0 || tick_future_done(f))
+        return -EINVAL;
+    complete(f, err == -ECANCELED ? TICK_FUTURE_CANCELLED : TICK_FUTURE_DONE, err);
+    return 0;
+}
+
+bool tick_future_cancel(tick_future *f)
+{
+    if (!f || tick_future_done(f))
+        return false;
+    if (f->ops && f->ops->cancel && !f->ops->cancel(f))
+        return true;              /* the implementation completes it later */
+    if (!tick_future_done(f))     /* the hook may have completed it */
+        complete(f, TICK_FUTURE_CANCELLED, -ECANCELED);
+    return true;
+}
+
+void tick_future_add_done_callback(tick_future *f, tick_handle *h)
+{
+    assert(!tick_link_linked(&h->link) && "handle already scheduled");
+    if (tick_future_done(f))
+        tick_call_soon(f->loop, h);
+    else
+        tick_list_append(&f->waiters, &h->link);
+}
+
+bool tick_future_remove_done_callback(tick_future *f, tick_handle *h)
+{
+    if (tick_future_done(f) || !tick_link_linked(&h->link))
+        return false;
+    tick_link_remove(&h->link);
+    return true;
+}

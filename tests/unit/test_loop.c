@@ -1,0 +1,274 @@
+/* test_loop.c — the tick contract: snapshot FIFO, next-tick scheduling,
+ * cancellation, threadsafe call_soon, trace format, stats, close. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "helpers.h"
+
+struct rec {
+    tick_handle h;
+    int id;
+    int *log;
+    int *nlog;
+    int resched;            /* reschedule itself this many times */
+    uint64_t ran_tick;
+};
+
+static void rec_run(tick_handle *h)
+{
+    struct rec *r = tick_container_of(h, struct rec, h);
+    r->log[(*r->nlog)++] = r->id;
+    r->ran_tick = tick_loop_tick(loop);
+    if (r->resched-- > 0)
+        tick_call_soon(loop, &r->h);
+}
+
+START_TEST(fifo_in_one_tick)
+{
+    int log[16], n = 0;
+    struct rec r[5];
+    for (int i = 0; i < 5; i++) {
+        r[i] = (struct rec){ .id = i, .log = log, .nlog = &n };
+        tick_handle_init(&r[i].h, "rec", rec_run);
+        tick_call_soon(loop, &r[i].h);
+    }
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 5);
+    ck_assert_int_eq(n, 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(log[i], i);
+        ck_assert_uint_eq(r[i].ran_tick, 1);
+    }
+}
+END_TEST
+
+START_TEST(scheduled_while_running_goes_to_next_tick)
+{
+    int log[16], n = 0;
+    struct rec a = { .id = 1, .log = log, .nlog = &n, .resched = 2 };
+    tick_handle_init(&a.h, "a", rec_run);
+    tick_call_soon(loop, &a.h);
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 1);
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 1);
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 1);
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 0);
+    ck_assert_int_eq(n, 3);
+}
+END_TEST
+
+START_TEST(double_schedule_is_noop_and_cancel_unschedules)
+{
+    int log[16], n = 0;
+    struct rec a = { .id = 1, .log = log, .nlog = &n }, b = { .id = 2, .log = log, .nlog = &n };
+    tick_handle_init(&a.h, "a", rec_run);
+    tick_handle_init(&b.h, "b", rec_run);
+    tick_call_soon(loop, &a.h);
+    tick_call_soon(loop, &a.h);
+    tick_call_soon(loop, &b.h);
+    ck_assert(tick_handle_scheduled(&a.h));
+    ck_assert(tick_handle_cancel(&a.h));
+    ck_assert(!tick_handle_cancel(&a.h));
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 1);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(log[0], 2);
+}
+END_TEST
+
+/* A handle cancels a later handle of the same snapshot: it must not run. */
+static tick_handle *victim;
+static void killer_run(tick_handle *h) { (void)h; tick_handle_cancel(victim); }
+
+START_TEST(cancel_within_snapshot)
+{
+    int log[4], n = 0;
+    tick_handle k;
+    struct rec v = { .id = 9, .log = log, .nlog = &n };
+    tick_handle_init(&k, "killer", killer_run);
+    tick_handle_init(&v.h, "victim", rec_run);
+    victim = &v.h;
+    tick_call_soon(loop, &k);
+    tick_call_soon(loop, &v.h);
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 1);
+    ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+/* A handle may free its owner from its own callback. */
+struct selffree { tick_handle h; };
+static int freed;
+static void selffree_run(tick_handle *h)
+{
+    free(tick_container_of(h, struct selffree, h));
+    freed++;
+}
+
+START_TEST(handle_frees_itself)
+{
+    struct selffree *s = malloc(sizeof *s);
+    tick_handle_init(&s->h, "self", selffree_run);
+    tick_call_soon(loop, &s->h);
+    tick_loop_run_once(loop, false);
+    ck_assert_int_eq(freed, 1);
+}
+END_TEST
+
+START_TEST(trace_line_format)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    tick_loop_set_trace(loop, out);
+    int log[4], n = 0;
+    struct rec a = { .id = 1, .log = log, .nlog = &n }, b = { .id = 2, .log = log, .nlog = &n };
+    tick_handle_init(&a.h, "Add X", rec_run);
+    tick_handle_init(&b.h, "Add Y", rec_run);
+    tick_loop_run_once(loop, false);
+    tick_call_soon(loop, &a.h);
+    tick_call_soon(loop, &b.h);
+    tick_loop_run_once(loop, false);
+    tick_loop_set_trace(loop, NULL);
+    fclose(out);
+    ck_assert_str_eq(buf, "Loop step 1 []\n"
+                          "Loop step 2 [<Handle name='Add X' callback='rec_run'>, "
+                          "<Handle name='Add Y' callback='rec_run'>]\n");
+    free(buf);
+}
+END_TEST
+
+/* Cross-thread call_soon: many threads, one handle each, all run once. */
+#define NTHREADS 4
+#define PER_THREAD 1000
+static int ts_count;
+static void ts_run(tick_handle *h) { (void)h; ts_count++; }
+
+struct ts_arg { tick_handle h[PER_THREAD]; };
+
+static void *ts_thread(void *p)
+{
+    struct ts_arg *a = p;
+    for (int i = 0; i < PER_THREAD; i++)
+        ck_assert_int_eq(tick_call_threadsafe(loop, &a->h[i]), 0);
+    return NULL;
+}
+
+START_TEST(call_threadsafe_many_threads)
+{
+    static struct ts_arg args[NTHREADS];
+    pthread_t th[NTHREADS];
+    ts_count = 0;
+    for (int t = 0; t < NTHREADS; t++)
+        for (int i = 0; i < PER_THREAD; i++)
+            tick_handle_init(&args[t].h[i], "ts", ts_run);
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_create(&th[t], NULL, ts_thread, &args[t]);
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_join(th[t], NULL);
+    RUN_UNTIL(ts_count == NTHREADS * PER_THREAD, 100);
+}
+END_TEST
+
+/* The threadsafe handle runs in the same tick as the doorbell is polled. */
+START_TEST(threadsafe_wakes_blocked_poll)
+{
+    tick_handle h;
+    ts_count = 0;
+    tick_handle_init(&h, "ts", ts_run);
+    ck_assert_int_eq(tick_call_threadsafe(loop, &h), 0);
+    ck_assert_int_eq(tick_call_threadsafe(loop, &h), -EBUSY);
+    ck_assert_int_eq(tick_loop_run_once(loop, true), 1);   /* would block forever otherwise */
+    ck_assert_int_eq(ts_count, 1);
+}
+END_TEST
+
+static void stopper_run(tick_handle *h) { (void)h; tick_loop_stop(loop); }
+
+START_TEST(run_until_stop)
+{
+    tick_handle s;
+    tick_handle_init(&s, "stop", stopper_run);
+    tick_call_soon(loop, &s);
+    ck_assert_int_eq(tick_loop_run(loop), 0);
+    ck_assert(!tick_loop_stopping(loop));
+    tick_loop_stats st;
+    tick_loop_get_stats(loop, &st);
+    ck_assert_uint_eq(st.ticks, 1);
+    ck_assert_uint_eq(st.handles_run, 1);
+}
+END_TEST
+
+START_TEST(close_refuses_while_scheduled)
+{
+    tick_handle h;
+    tick_handle_init(&h, "x", ts_run);
+    tick_call_soon(loop, &h);
+    ck_assert_int_eq(tick_loop_close(loop), -EBUSY);
+    tick_handle_cancel(&h);
+}
+END_TEST
+
+START_TEST(run_until_complete_deadlock)
+{
+    tick_future *f;
+    ck_assert_int_eq(tick_future_new(loop, &f), 0);
+    ck_assert_int_eq(tick_loop_run_until_complete(loop, f), -EDEADLK);
+    tick_future_unref(f);
+}
+END_TEST
+
+static void slow_run(tick_handle *h) { (void)h; usleep(30000); }
+static int slow_seen;
+static void on_slow(void *u, const char *name, uint64_t ns)
+{
+    (void)u;
+    ck_assert_str_eq(name, "sluggish");
+    ck_assert_uint_ge(ns, 10 * TICK_MSEC);
+    slow_seen++;
+}
+
+START_TEST(slow_handle_reported)
+{
+    tick_handle h;
+    tick_handle_init(&h, "sluggish", slow_run);
+    tick_loop_set_slow_handler(loop, 10 * TICK_MSEC, on_slow, NULL);
+    tick_call_soon(loop, &h);
+    tick_loop_run_once(loop, false);
+    ck_assert_int_eq(slow_seen, 1);
+    tick_loop_stats st;
+    tick_loop_get_stats(loop, &st);
+    ck_assert_uint_eq(st.slow_handles, 1);
+    ck_assert_uint_ge(st.longest_tick_ns, 25 * TICK_MSEC);
+}
+END_TEST
+
+START_TEST(oom_on_new)
+{
+    tick_loop *l2 = NULL;
+    tick_test_fail_alloc_after(1);
+    ck_assert_int_eq(tick_loop_new(&l2), -ENOMEM);
+    ck_assert_ptr_null(l2);
+}
+END_TEST
+
+static Suite *loop_suite(void)
+{
+    Suite *s = suite_create("loop");
+    TCase *tc = tcase_create("tick");
+    tcase_add_checked_fixture(tc, loop_setup, loop_teardown);
+    tcase_add_test(tc, fifo_in_one_tick);
+    tcase_add_test(tc, scheduled_while_running_goes_to_next_tick);
+    tcase_add_test(tc, double_schedule_is_noop_and_cancel_unschedules);
+    tcase_add_test(tc, cancel_within_snapshot);
+    tcase_add_test(tc, handle_frees_itself);
+    tcase_add_test(tc, trace_line_format);
+    tcase_add_test(tc, call_threadsafe_many_threads);
+    tcase_add_test(tc, threadsafe_wakes_blocked_poll);
+    tcase_add_test(tc, run_until_stop);
+    tcase_add_test(tc, close_refuses_while_scheduled);
+    tcase_add_test(tc, run_until_complete_deadlock);
+    tcase_add_test(tc, slow_handle_reported);
+    tcase_add_test(tc, oom_on_new);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TICK_TEST_MAIN(loop_suite)
