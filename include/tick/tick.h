@@ -2,6 +2,18 @@
  * tick/tick.h — everything a plugin author needs, in one include.
  * Build a plugin outside the tree with:
  *     cc -shared -fPIC $(pkg-config --cflags tickd) -o my.so my.c
+ *
+ * Map of the API:
+ *   common.h   conventions (negative errno), intrusive lists, time units
+ *   loop.h     the Loop and Handles: call_soon, run, stop, trace, stats
+ *   future.h   Futures: results, errors, done-callbacks, references
+ *   task.h     Tasks and the coroutine macros (read its rules)
+ *   timer.h    call_later, sleep
+ *   io.h       fd readiness and read/write/accept/connect futures
+ *   sys.h      signals, child processes, the thread pool
+ *   compose.h  gather, first-of, timeout
+ *   sync.h     Event, Queue, Semaphore, Lock
+ *   plugin.h   the plugin descriptor and instance API
  */
 #ifndef TICK_TICK_H
 #define TICK_TICK_H
@@ -11,20 +23,10 @@
 #include "future.h"
 #include "task.h"
 #include "timer.h"
-#if __has_include("io.h")
 #include "io.h"
-#endif
-#if __has_include("sys.h")
 #include "sys.h"
-#endif
-#if __has_include("sync.h")
-#include "sync.h"
-#endif
-#if __has_include("compose.h")
 #include "compose.h"
-#endif
-#if __has_include("plugin.h")
+#include "sync.h"
 #include "plugin.h"
-#endif
 
 #endif
