@@ -126,6 +126,8 @@ static void task_done(tick_task *t)
 void tick__task_finish(tick_task *t, intptr_t value, int err)
 {
     assert(!tick_future_done(&t->future));
+    if (err < 0 && err != -ECANCELED && t->group && t->group->on_failed)
+        t->group->on_failed(t->group, t, err);
     task_done(t);
     if (err < 0)
         tick_future_set_error(&t->future, err);
@@ -192,6 +194,7 @@ void tick_task_group_init(tick_task_group *g)
     tick_link_init(&g->tasks);
     g->count = 0;
     g->on_empty = NULL;
+    g->on_failed = NULL;
 }
 
 tick_task_group *tick_task_group_enter(tick_loop *loop, tick_task_group *g)

@@ -147,6 +147,10 @@ struct tick_task_group {
     tick_link tasks;
     size_t count;
     tick_handle *on_empty;   /* scheduled when count drops to 0 */
+    /* Called inline when a member task finishes with an error other than
+     * -ECANCELED (the daemon logs it with the instance name). Must not
+     * touch the task beyond reading it. NULL (the default) = ignore. */
+    void (*on_failed)(tick_task_group *g, tick_task *t, int err);
 };
 
 TICK_API void tick_task_group_init(tick_task_group *g);
