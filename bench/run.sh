@@ -1,0 +1,151 @@
+#!/bin/sh
+# run.sh — what `make bench` runs: the micro-benchmarks (tick vs libuv vs
+# libev), then the echo workload (the real tickd + echo plugin vs a raw
+# epoll server). Every server started here is killed on exit, whatever
+# happens (trap). See README.md for how to read the output.
+#
+# Environment (set by bench/Makefile): BENCH_BUILD (our binaries), TICKD,
+# TICK_PLUGINS. Optional: BENCH_RUNS (micro runs per engine, default 5),
+# ECHO_SECS (measured seconds per server, 10), ECHO_WARM (1), ECHO_CONNS
+# (50), ECHO_ROUNDS (alternating rounds per server, best kept, 1),
+# BENCH_SKIP_MICRO=1, BENCH_SKIP_ECHO=1.
+# Exit status: 0, or 1 if a benchmark failed to run (a missed target is
+# reported, not an error).
+set -u
+
+B=${BENCH_BUILD:?BENCH_BUILD must name the directory of the bench binaries}
+TICKD=${TICKD:-$B/../tickd}
+TICK_PLUGINS=${TICK_PLUGINS:-$B/../plugins}
+RUNS=${BENCH_RUNS:-5}
+SECS=${ECHO_SECS:-10}
+WARM=${ECHO_WARM:-1}
+CONNS=${ECHO_CONNS:-50}
+ROUNDS=${ECHO_ROUNDS:-1}
+SERVER_CPU=0
+CLIENT_CPU=1
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tick-bench.XXXXXX") || exit 1
+pids=""
+# shellcheck disable=SC2317  # reached through the trap
+cleanup() {
+    for p in $pids; do
+        kill "$p" 2>/dev/null
+    done
+    for p in $pids; do
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+status=0
+
+if [ "${BENCH_SKIP_MICRO:-0}" != 1 ]; then
+    echo "== micro-benchmarks (pinned to cpu $SERVER_CPU; best of $RUNS runs, engines interleaved)"
+    "$B/micro" -r "$RUNS" -c "$SERVER_CPU" || status=1
+fi
+
+[ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"
+
+# stop_server PID: kill one server we started and forget it
+stop_server() {
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    rest=""
+    for p in $pids; do
+        [ "$p" = "$1" ] || rest="$rest $p"
+    done
+    pids=$rest
+}
+
+# load NAME PORT PID LOG: run the load generator against one server;
+# prints its result line, or nothing (and the server's log) on failure.
+load() {
+    if ! out=$(taskset -c "$CLIENT_CPU" "$B/echo_load" -a "127.0.0.1:$2" -n "$CONNS" -m 64 \
+            -d "$SECS" -w "$WARM" -p "$3" 2>"$tmp/load.err"); then
+        echo "# $1: load generator failed: $(cat "$tmp/load.err")" >&2
+        if ! kill -0 "$3" 2>/dev/null; then
+            echo "# $1: the server exited; its log:" >&2
+            sed 's/^/#   /' "$4" >&2
+        fi
+        return 1
+    fi
+    echo "# $1: $out"
+    printf '%s\n' "$out" >>"$tmp/$1.results"
+}
+
+run_tickd() {
+    port=$("$B/echo_load" --free-port) || return 1
+    cat >"$tmp/tickd.ini" <<EOF
+[daemon]
+plugin_dir = $TICK_PLUGINS
+log_level = warning
+
+[plugin:echo]
+listen = 127.0.0.1:$port
+EOF
+    taskset -c "$SERVER_CPU" "$TICKD" -c "$tmp/tickd.ini" >"$tmp/tickd.log" 2>&1 &
+    pid=$!
+    pids="$pids $pid"
+    load tickd "$port" "$pid" "$tmp/tickd.log"
+    rc=$?
+    stop_server "$pid"
+    return $rc
+}
+
+run_raw() {
+    port=$("$B/echo_load" --free-port) || return 1
+    taskset -c "$SERVER_CPU" "$B/raw_echo" "127.0.0.1:$port" >"$tmp/raw.log" 2>&1 &
+    pid=$!
+    pids="$pids $pid"
+    load raw "$port" "$pid" "$tmp/raw.log"
+    rc=$?
+    stop_server "$pid"
+    return $rc
+}
+
+# best FILE KEY max|min: the best value of KEY over a server's rounds
+best() {
+    [ -s "$1" ] || return 0
+    tr ' ' '\n' <"$1" | sed -n "s/^$2=//p" |
+        awk -v m="$3" 'NR == 1 || (m == "max" ? $1 > b : $1 < b) { b = $1 } END { print b }'
+}
+
+echo "== echo: $CONNS connections x 64-byte ping-pong, ${SECS}s each (+${WARM}s warm-up);" \
+     "servers on cpu $SERVER_CPU, load generator on cpu $CLIENT_CPU"
+have_tickd=1
+if [ ! -x "$TICKD" ] || [ ! -f "$TICK_PLUGINS/echo.so" ]; then
+    echo "# tickd or the echo plugin is not built ($TICKD, $TICK_PLUGINS/echo.so): tickd side skipped"
+    have_tickd=0
+    status=1
+fi
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+    if [ "$have_tickd" = 1 ]; then
+        run_tickd || status=1
+    fi
+    run_raw || status=1
+    r=$((r + 1))
+done
+
+t_rate=$(best "$tmp/tickd.results" rate max)
+r_rate=$(best "$tmp/raw.results" rate max)
+t_cpu=$(best "$tmp/tickd.results" cpu_per_rt min)
+r_cpu=$(best "$tmp/raw.results" cpu_per_rt min)
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) print "n/a"; else printf "%.3f\n", a / b }'
+}
+rate_ratio=$(ratio "$t_rate" "$r_rate")
+cpu_ratio=$(ratio "$t_cpu" "$r_cpu")
+echo "BENCH echo_rtt_rate ${t_rate:-FAILED} rt/s raw=${r_rate:-FAILED} ratio=$rate_ratio"
+echo "BENCH echo_cpu_per_rt ${t_cpu:-FAILED} ns raw=${r_cpu:-FAILED} ratio=$cpu_ratio"
+verdict() {
+    awk -v x="$1" -v lim="$2" -v op="$3" 'BEGIN {
+        if (x == "n/a") print "MISSED (not measured)";
+        else if ((op == ">=" && x >= lim) || (op == "<=" && x <= lim)) print "met (" x ")";
+        else print "MISSED (" x ")" }'
+}
+echo "TARGET echo_rtt_rate >= 0.95 x raw: $(verdict "$rate_ratio" 0.95 '>=')"
+echo "TARGET echo_cpu_per_rt <= 1.05 x raw: $(verdict "$cpu_ratio" 1.05 '<=')"
+exit "$status"
