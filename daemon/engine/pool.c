@@ -1,0 +1,259 @@
+/*
+ * pool.c — blocking work on a small per-loop thread pool (tick/sys.h).
+ *
+ * Jobs go into a locked FIFO; workers take them, run them with every
+ * signal blocked, and put them on a locked completion list. The eventfd
+ * is only a doorbell (uv_async's lesson): a worker rings it when the list
+ * goes from quiet to non-empty, and the loop reads it *before* taking the
+ * list, so a ring is never swallowed with a job left behind.
+ * Job memory is kept alive by the engine's future reference until the
+ * loop has taken the job back from the completion list, so a cancel while
+ * a worker runs the job never frees what the worker touches.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "tick/sys.h"
+#include "internal.h"
+#include "sources.h"
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+typedef struct job {
+    tick_future fut;
+    tick_link link;          /* queue, then done list (under the lock) */
+    tick_thread_fn fn;
+    void *arg;
+    intptr_t result;         /* written by the worker under the lock */
+    uint8_t state;           /* under the lock */
+    bool abandoned;          /* loop thread only: cancelled, drop result */
+} job;
+
+struct tick__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    tick_link queue;
+    tick_link done;
+    unsigned queued, idle, nthreads;
+    bool rung, stop;
+    pthread_t threads[TICK_POOL_THREADS];
+    int efd;
+    tick__watch w;
+    tick_loop *loop;
+};
+
+static void job_free(tick_future *f)
+{
+    free(tick_container_of(f, job, fut));
+}
+
+static bool job_cancel(tick_future *f)
+{
+    job *j = tick_container_of(f, job, fut);
+    struct tick__pool *p = f->loop->pool;
+    bool queued;
+
+    if (j->abandoned)
+        return true;
+    pthread_mutex_lock(&p->lock);
+    queued = j->state == JOB_QUEUED;
+    if (queued) {
+        tick_link_remove(&j->link);
+        p->queued--;
+    }
+    pthread_mutex_unlock(&p->lock);
+    j->abandoned = true;
+    tick__loop_active_dec(f->loop);
+    if (queued) {
+        assert(f->refs > 1);     /* the canceller holds one */
+        tick_future_unref(f);    /* no worker will ever see it */
+    }
+    /* else a worker has it: the completion drops the engine's reference */
+    return true;
+}
+
+static const tick_future_ops job_ops = { "thread", job_free, job_cancel };
+
+static void *worker(void *arg)
+{
+    struct tick__pool *p = arg;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (tick_list_empty(&p->queue) && !p->stop) {
+            p->idle++;
+            pthread_cond_wait(&p->cond, &p->lock);
+            p->idle--;
+        }
+        if (p->stop)
+            break;
+        job *j = tick_container_of(p->queue.next, job, link);
+        tick_link_remove(&j->link);
+        p->queued--;
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&p->lock);
+
+        intptr_t r = j->fn(j->arg);
+
+        pthread_mutex_lock(&p->lock);
+        j->result = r;
+        j->state = JOB_DONE;
+        tick_list_append(&p->done, &j->link);
+        if (!p->rung) {
+            p->rung = true;
+            uint64_t one = 1;
+            /* cannot fail short of a closed fd; a full counter still rings */
+            ssize_t n = write(p->efd, &one, sizeof one);
+            (void)n;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Resolve phase: take the finished jobs back and complete their futures. */
+static void pool_collect(struct tick__pool *p)
+{
+    tick_link done;
+    uint64_t v;
+
+    tick_link_init(&done);
+    /* drain the doorbell first: a ring after this read rings again */
+    while (read(p->efd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&p->lock);
+    tick_list_splice(&done, &p->done);
+    p->rung = false;
+    pthread_mutex_unlock(&p->lock);
+    while (!tick_list_empty(&done)) {
+        job *j = tick_container_of(done.next, job, link);
+        tick_link_remove(&j->link);
+        if (!j->abandoned) {
+            tick_future_set_result(&j->fut, j->result);
+            tick__loop_active_dec(p->loop);
+        }
+        tick_future_unref(&j->fut);  /* the engine's */
+    }
+}
+
+static void pool_on_events(tick__watch *w, uint32_t events)
+{
+    (void)events;
+    pool_collect(tick_container_of(w, struct tick__pool, w));
+}
+
+static struct tick__pool *pool_state(tick_loop *loop)
+{
+    struct tick__pool *p = loop->pool;
+
+    if (p)
+        return p;
+    p = tick__calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->loop = loop;
+    tick_link_init(&p->queue);
+    tick_link_init(&p->done);
+    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->efd < 0) {
+        free(p);
+        return NULL;
+    }
+    p->w.on_events = pool_on_events;
+    if (tick__watch_add(loop, &p->w, p->efd, EPOLLIN | EPOLLET) < 0) {
+        close(p->efd);
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    loop->pool = p;
+    return p;
+}
+
+/* Start one more worker, with every signal blocked from its first
+ * instruction (signals belong to the loop thread's signalfd). Locked. */
+static int pool_grow(struct tick__pool *p)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&p->threads[p->nthreads], NULL, worker, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc)
+        return -rc;
+    p->nthreads++;
+    return 0;
+}
+
+tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
+{
+    struct tick__pool *p;
+    job *j;
+    int rc = 0;
+
+    if (!loop || !fn)
+        return NULL;
+    p = pool_state(loop);
+    if (!p)
+        return NULL;
+    j = tick__calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    tick_future_init(&j->fut, loop, &job_ops);
+    j->fn = fn;
+    j->arg = arg;
+    tick_link_init(&j->link);
+
+    pthread_mutex_lock(&p->lock);
+    if (p->queued + 1 > p->idle && p->nthreads < TICK_POOL_THREADS)
+        rc = pool_grow(p);
+    if (p->nthreads == 0) {
+        /* not a single thread could start: fail this job, not later ones */
+        pthread_mutex_unlock(&p->lock);
+        tick_future_set_error(&j->fut, rc < 0 ? rc : -EAGAIN);
+        return &j->fut;
+    }
+    tick_list_append(&p->queue, &j->link);
+    p->queued++;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+
+    tick_future_ref(&j->fut);        /* the engine's, until collected */
+    tick__loop_active_inc(loop);
+    return &j->fut;
+}
+
+void tick__pool_shutdown(tick_loop *loop)
+{
+    struct tick__pool *p = loop->pool;
+
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    /* no worker left: queued jobs will never run */
+    while (!tick_list_empty(&p->queue)) {
+        job *j = tick_container_of(p->queue.next, job, link);
+        tick_link_remove(&j->link);
+        j->abandoned = true;
+        tick_future_set_error(&j->fut, -ECANCELED);
+        tick__loop_active_dec(loop);
+        tick_future_unref(&j->fut);
+    }
+    pool_collect(p);
+    tick__watch_del(loop, &p->w);
+    close(p->efd);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    loop->pool = NULL;
+}

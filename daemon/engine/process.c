@@ -1,0 +1,265 @@
+/*
+ * process.c — child processes watched through pidfds (tick/sys.h).
+ *
+ * posix_spawn starts the child; pidfd_open gives an fd that becomes
+ * readable when it exits, and waitid(P_PIDFD) reaps exactly that child.
+ * Until it is reaped the pid stays a zombie, so it cannot be recycled
+ * under a kill(). No SIGCHLD handler: nothing process-global is touched.
+ */
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tick/sys.h"
+#include "internal.h"
+#include "sources.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+extern char **environ;
+
+typedef struct child {
+    tick_future fut;         /* the exit future */
+    tick__watch w;           /* the pidfd, while not reaped */
+    tick_link link;          /* in procs->children while watched */
+    tick_loop *loop;
+    pid_t pid;
+    bool reaped;
+} child;
+
+struct tick__procs {
+    tick_link children;
+};
+
+static int pidfd_open_(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_kill(int pidfd, int sig)
+{
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static void child_free(tick_future *f)
+{
+    free(tick_container_of(f, child, fut));
+}
+
+/* Cancel = SIGKILL; the watch stays until the child is reaped. */
+static bool child_cancel(tick_future *f)
+{
+    child *c = tick_container_of(f, child, fut);
+
+    if (!c->reaped) {
+        pidfd_kill(c->w.fd, SIGKILL);
+        tick__loop_active_dec(c->loop);
+    }
+    return true;
+}
+
+static const tick_future_ops child_ops = { "process", child_free, child_cancel };
+
+/* Reaped (status >= 0) or lost (< 0): unwatch, close, complete. */
+static void child_finish(child *c, int status)
+{
+    tick__watch_del(c->loop, &c->w);
+    close(c->w.fd);
+    c->reaped = true;
+    tick_link_remove(&c->link);
+    if (!tick_future_done(&c->fut)) {
+        if (status < 0)
+            tick_future_set_error(&c->fut, status);
+        else
+            tick_future_set_result(&c->fut, status);
+        tick__loop_active_dec(c->loop);
+    }
+    tick_future_unref(&c->fut);      /* the engine's */
+}
+
+/* The wait status waitpid() would have given. */
+static int wait_status(const siginfo_t *si)
+{
+    switch (si->si_code) {
+    case CLD_EXITED:
+        return (si->si_status & 0xff) << 8;
+    case CLD_KILLED:
+        return si->si_status & 0x7f;
+    case CLD_DUMPED:
+        return (si->si_status & 0x7f) | 0x80;
+    default:
+        return 0;
+    }
+}
+
+static int child_reap(child *c, int flags, int *status)
+{
+    siginfo_t si = { .si_pid = 0 };
+
+    for (;;) {
+        if (waitid((idtype_t)P_PIDFD, (id_t)c->w.fd, &si, WEXITED | flags) == 0)
+            break;
+        if (errno != EINTR)
+            return -errno;
+    }
+    if (si.si_pid == 0)
+        return 0;                    /* WNOHANG: still running */
+    *status = wait_status(&si);
+    return 1;
+}
+
+static void child_on_events(tick__watch *w, uint32_t events)
+{
+    child *c = tick_container_of(w, child, w);
+    int status = 0, rc;
+
+    (void)events;
+    rc = child_reap(c, WNOHANG, &status);
+    if (rc == 0)
+        return;
+    child_finish(c, rc < 0 ? rc : status);   /* -ECHILD: reaped elsewhere */
+}
+
+static struct tick__procs *procs_state(tick_loop *loop)
+{
+    if (!loop->procs) {
+        struct tick__procs *p = tick__malloc(sizeof *p);
+        if (!p)
+            return NULL;
+        tick_link_init(&p->children);
+        loop->procs = p;
+    }
+    return loop->procs;
+}
+
+/* Give up on a child we could not watch: kill it and reap it now. */
+static void kill_and_reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+static int do_spawn(const tick_spawn_opts *o, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    int rc;
+    const int fds[3] = { o->stdin_fd, o->stdout_fd, o->stderr_fd };
+
+    rc = posix_spawn_file_actions_init(&fa);
+    if (rc)
+        return -rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -rc;
+    }
+    for (int i = 0; i < 3 && rc == 0; i++)
+        if (fds[i] >= 0)
+            rc = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+    /* the loop blocks the signals it owns: the child must not inherit that */
+    sigemptyset(&none);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigmask(&attr, &none);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigdefault(&attr, &all);
+    if (rc == 0)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc == 0) {
+        char *const *envp = o->envp ? o->envp : environ;
+        rc = o->path ? posix_spawn(pid, o->path, &fa, &attr, o->argv, envp)
+                     : posix_spawnp(pid, o->argv[0], &fa, &attr, o->argv, envp);
+    }
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    return -rc;
+}
+
+int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
+               tick_future **exit)
+{
+    struct tick__procs *p;
+    child *c;
+    pid_t cpid;
+    int rc, pidfd;
+
+    if (!loop || !opts || !opts->argv || !opts->argv[0] || !pid || !exit)
+        return -EINVAL;
+    p = procs_state(loop);
+    if (!p)
+        return -ENOMEM;
+    c = tick__calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    rc = do_spawn(opts, &cpid);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
+    pidfd = pidfd_open_(cpid);
+    if (pidfd < 0) {
+        rc = -errno;
+        kill_and_reap(cpid);
+        free(c);
+        return rc;
+    }
+    c->loop = loop;
+    c->pid = cpid;
+    c->w.on_events = child_on_events;
+    rc = tick__watch_add(loop, &c->w, pidfd, EPOLLIN | EPOLLET);
+    if (rc < 0) {
+        close(pidfd);
+        kill_and_reap(cpid);
+        free(c);
+        return rc;
+    }
+    tick_future_init(&c->fut, loop, &child_ops);
+    tick_future_ref(&c->fut);        /* the engine's, until reaped */
+    tick_list_append(&p->children, &c->link);
+    tick__loop_active_inc(loop);
+    *pid = cpid;
+    *exit = &c->fut;
+    return 0;
+}
+
+int tick_process_kill(tick_future *exit, int sig)
+{
+    child *c;
+
+    if (!exit || exit->ops != &child_ops)
+        return -EINVAL;
+    c = tick_container_of(exit, child, fut);
+    if (c->reaped)
+        return -ESRCH;
+    if (pidfd_kill(c->w.fd, sig) < 0)
+        return -errno;
+    return 0;
+}
+
+void tick__process_shutdown(tick_loop *loop)
+{
+    struct tick__procs *p = loop->procs;
+
+    if (!p)
+        return;
+    while (!tick_list_empty(&p->children)) {
+        child *c = tick_container_of(p->children.next, child, link);
+        int status = 0, rc;
+
+        pidfd_kill(c->w.fd, SIGKILL);
+        rc = child_reap(c, 0, &status);
+        if (!tick_future_done(&c->fut))
+            tick_future_cancel(&c->fut);
+        child_finish(c, rc < 0 ? rc : status);
+    }
+    free(p);
+    loop->procs = NULL;
+}

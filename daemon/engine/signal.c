@@ -1,0 +1,205 @@
+/*
+ * signal.c — signal futures through one signalfd per loop (tick/sys.h).
+ *
+ * The signalfd's mask only grows: once a signal is waited on, the loop
+ * owns it for good (it stays blocked, and a delivery with no waiter is
+ * remembered as pending, like the kernel's own pending bit).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "tick/sys.h"
+#include "internal.h"
+#include "sources.h"
+
+typedef struct sigwaiter {
+    tick_future fut;
+    tick_link link;          /* in waiters[signo] while pending */
+    tick_loop *loop;
+} sigwaiter;
+
+struct tick__signals {
+    int sfd;
+    sigset_t mask;
+    tick__watch w;
+    tick_loop *loop;
+    bool pending[_NSIG];     /* delivered while nobody waited */
+    tick_link waiters[_NSIG];
+};
+
+static void waiter_free(tick_future *f)
+{
+    free(tick_container_of(f, sigwaiter, fut));
+}
+
+static bool waiter_cancel(tick_future *f)
+{
+    sigwaiter *w = tick_container_of(f, sigwaiter, fut);
+
+    if (tick_link_linked(&w->link)) {
+        tick_link_remove(&w->link);
+        tick__loop_active_dec(w->loop);
+        assert(f->refs > 1);         /* the canceller holds one */
+        tick_future_unref(f);
+    }
+    return true;
+}
+
+static const tick_future_ops waiter_ops = { "signal", waiter_free, waiter_cancel };
+
+static void waiter_complete(sigwaiter *w, int signo, int err)
+{
+    tick_link_remove(&w->link);
+    if (err)
+        tick_future_set_error(&w->fut, err);
+    else
+        tick_future_set_result(&w->fut, signo);
+    tick__loop_active_dec(w->loop);
+    tick_future_unref(&w->fut);
+}
+
+static void deliver(struct tick__signals *s, int signo)
+{
+    tick_link *head = &s->waiters[signo];
+
+    if (tick_list_empty(head)) {
+        s->pending[signo] = true;
+        return;
+    }
+    while (!tick_list_empty(head))
+        waiter_complete(tick_container_of(head->next, sigwaiter, link), signo, 0);
+}
+
+static void sig_on_events(tick__watch *w, uint32_t events)
+{
+    struct tick__signals *s = tick_container_of(w, struct tick__signals, w);
+    struct signalfd_siginfo si[16];
+
+    (void)events;
+    for (;;) {
+        ssize_t n = read(s->sfd, si, sizeof si);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;                  /* EAGAIN: drained (edge-triggered) */
+        for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++)
+            if (si[i].ssi_signo > 0 && si[i].ssi_signo < _NSIG)
+                deliver(s, (int)si[i].ssi_signo);
+    }
+}
+
+static int sig_state(tick_loop *loop, struct tick__signals **out)
+{
+    struct tick__signals *s = loop->sig;
+    int rc;
+
+    if (s) {
+        *out = s;
+        return 0;
+    }
+    s = tick__calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->loop = loop;
+    sigemptyset(&s->mask);
+    for (int i = 0; i < _NSIG; i++)
+        tick_link_init(&s->waiters[i]);
+    s->sfd = signalfd(-1, &s->mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s->sfd < 0) {
+        rc = -errno;
+        free(s);
+        return rc;
+    }
+    s->w.on_events = sig_on_events;
+    rc = tick__watch_add(loop, &s->w, s->sfd, EPOLLIN | EPOLLET);
+    if (rc < 0) {
+        close(s->sfd);
+        free(s);
+        return rc;
+    }
+    loop->sig = s;
+    *out = s;
+    return 0;
+}
+
+/* Add signo to the signalfd's mask and block it in this thread. */
+static int sig_own(struct tick__signals *s, int signo)
+{
+    sigset_t one, mask = s->mask;
+    int rc;
+
+    if (sigismember(&s->mask, signo))
+        return 0;
+    sigaddset(&mask, signo);
+    sigemptyset(&one);
+    sigaddset(&one, signo);
+    /* block first: a delivery in between then waits in the pending set,
+     * where the signalfd will find it */
+    rc = pthread_sigmask(SIG_BLOCK, &one, NULL);
+    if (rc)
+        return -rc;
+    if (signalfd(s->sfd, &mask, 0) < 0)
+        return -errno;
+    s->mask = mask;
+    return 0;
+}
+
+static tick_future *failed(tick_loop *loop, int err)
+{
+    tick_future *f;
+
+    if (tick_future_new(loop, &f) < 0)
+        return NULL;
+    tick_future_set_error(f, err);
+    return f;
+}
+
+tick_future *tick_signal_wait(tick_loop *loop, int signo)
+{
+    struct tick__signals *s = NULL;
+    sigwaiter *w;
+    int rc;
+
+    if (!loop)
+        return NULL;
+    if (signo <= 0 || signo >= _NSIG || signo == SIGKILL || signo == SIGSTOP)
+        return failed(loop, -EINVAL);
+    rc = sig_state(loop, &s);
+    if (rc == 0)
+        rc = sig_own(s, signo);
+    if (rc < 0)
+        return failed(loop, rc);
+    w = tick__malloc(sizeof *w);
+    if (!w)
+        return NULL;
+    tick_future_init(&w->fut, loop, &waiter_ops);
+    tick_link_init(&w->link);
+    w->loop = loop;
+    if (s->pending[signo]) {
+        s->pending[signo] = false;
+        tick_future_set_result(&w->fut, signo);
+        return &w->fut;
+    }
+    tick_list_append(&s->waiters[signo], &w->link);
+    tick_future_ref(&w->fut);        /* the engine's, while it waits */
+    tick__loop_active_inc(loop);
+    return &w->fut;
+}
+
+void tick__signal_shutdown(tick_loop *loop)
+{
+    struct tick__signals *s = loop->sig;
+
+    if (!s)
+        return;
+    for (int i = 0; i < _NSIG; i++)
+        while (!tick_list_empty(&s->waiters[i]))
+            waiter_complete(tick_container_of(s->waiters[i].next, sigwaiter, link),
+                            i, -ECANCELED);
+    tick__watch_del(loop, &s->w);
+    close(s->sfd);
+    free(s);
+    loop->sig = NULL;
+}
