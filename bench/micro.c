@@ -83,7 +83,7 @@ static const workload workloads[] = {
     { { "empty_tick", NULL }, { "ns/tick", NULL },
       { tick_empty_tick, uv_empty_tick, ev_empty_tick }, 1, { 0, 0 }, { NULL, NULL } },
     { { "timer_insert_1m", "timer_fire_1m" }, { "ns/timer", "ns/timer" },
-      { tick_timers_1m, uv_timers_1m, ev_timers_1m }, 2, { 0, 0 }, { NULL, NULL } },
+      { tick_timers_1m, uv_timers_1m, ev_timers_1m }, 1, { 0, 0 }, { NULL, NULL } },
     { { "task_bytes_1m", "task_rss_bytes_1m" }, { "bytes/task", "bytes/task" },
       { tick_task_memory, NULL, NULL }, 5,
       { 128, 0 }, { "<= 128 bytes/task", NULL } },
