@@ -1,0 +1,529 @@
+/*
+ * config.c — read tickd.ini and its drop-ins with inih (see config.h).
+ */
+#include <dirent.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "log.h"
+#include "tick/plugin.h"
+
+void tickd_error_set(struct tickd_error *err, const char *file, int line,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    int n = 0;
+
+    if (!err || err->set)
+        return;   /* the first error is the one worth reading */
+    err->set = true;
+    if (file && line > 0)
+        n = snprintf(err->msg, sizeof err->msg, "%s:%d: ", file, line);
+    else if (file)
+        n = snprintf(err->msg, sizeof err->msg, "%s: ", file);
+    if (n < 0 || (size_t)n >= sizeof err->msg)
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+enum section_kind { SEC_NONE, SEC_DAEMON, SEC_PLUGIN, SEC_BAD };
+
+/* Per-file parse state; the reader and the handler share it. */
+struct parse {
+    struct tickd_config *cfg;
+    struct tickd_error err;   /* this file's first error */
+    int err_line;
+    const char *file;
+    FILE *fp;
+    char *buf;
+    size_t bufcap;
+    int lineno;
+    bool main_file;
+    enum section_kind kind;
+    size_t cur;               /* index into cfg->sec when SEC_PLUGIN */
+    /* raw [daemon] paths, resolved when every file is read */
+    char **plugin_dir;
+    char **include_dir;
+    int *include_line;
+};
+
+#define PERR(ps, ...)                                                       \
+    do {                                                                    \
+        if (!(ps)->err.set)                                                 \
+            (ps)->err_line = (ps)->lineno;                                  \
+        tickd_error_set(&(ps)->err, (ps)->file, (ps)->lineno, __VA_ARGS__); \
+    } while (0)
+
+static bool valid_name(const char *s, size_t max)
+{
+    size_t n = 0;
+
+    if (!*s || *s == '.' || *s == '-')
+        return false;
+    for (; *s; s++, n++)
+        if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
+              ('0' <= *s && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+            return false;
+    return n <= max;
+}
+
+static void section_free_contents(struct tickd_section *s)
+{
+    free(s->name);
+    free(s->module);
+    free(s->module_path);
+    free(s->file);
+    for (size_t i = 0; i < s->nkv; i++) {
+        free(s->kv[i].key);
+        free(s->kv[i].value);
+    }
+    free(s->kv);
+}
+
+void tickd_section_free(struct tickd_section *s)
+{
+    if (!s)
+        return;
+    section_free_contents(s);
+    free(s);
+}
+
+void tickd_config_free(struct tickd_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->nsec; i++)
+        section_free_contents(&cfg->sec[i]);
+    free(cfg->sec);
+    free(cfg->d.plugin_dir);
+    free(cfg->d.include_dir);
+    free(cfg->path);
+    free(cfg);
+}
+
+const struct tickd_section *tickd_config_find(const struct tickd_config *cfg,
+                                              const char *name)
+{
+    for (size_t i = 0; i < cfg->nsec; i++)
+        if (strcmp(cfg->sec[i].name, name) == 0)
+            return &cfg->sec[i];
+    return NULL;
+}
+
+static void section_header(struct parse *ps, char *line)
+{
+    struct tickd_config *cfg = ps->cfg;
+    struct tickd_section *s = NULL;
+    char *end = strchr(line, ']');
+    const char *name;
+
+    if (!end)
+        return;               /* inih reports it as a syntax error */
+    *end = '\0';
+    name = line + 1;
+    if (strcmp(name, "daemon") == 0) {
+        ps->kind = SEC_DAEMON;
+    } else if (strncmp(name, "plugin:", 7) == 0) {
+        const struct tickd_section *dup = tickd_config_find(cfg, name + 7);
+        ps->kind = SEC_BAD;
+        if (!valid_name(name + 7, 64)) {
+            PERR(ps, "bad instance name in [%s] (use up to 64 letters, "
+                 "digits, '_', '-' or '.')", name);
+        } else if (dup) {
+            PERR(ps, "duplicate section [%s], first defined at %s:%d",
+                 name, dup->file, dup->line);
+        } else if (cfg->nsec == cfg->seccap &&
+                   !(s = realloc(cfg->sec, (cfg->seccap * 2 + 4) * sizeof *s))) {
+            PERR(ps, "out of memory");
+        } else {
+            if (cfg->nsec == cfg->seccap) {
+                cfg->sec = s;
+                cfg->seccap = cfg->seccap * 2 + 4;
+            }
+            s = &cfg->sec[cfg->nsec];
+            *s = (struct tickd_section){
+                .name = strdup(name + 7), .file = strdup(ps->file),
+                .line = ps->lineno, .module_line = ps->lineno,
+            };
+            if (!s->name || !s->file) {
+                section_free_contents(s);
+                PERR(ps, "out of memory");
+            } else {
+                ps->cur = cfg->nsec++;
+                ps->kind = SEC_PLUGIN;
+            }
+        }
+    } else {
+        ps->kind = SEC_BAD;
+        PERR(ps, "unknown section [%s]", name);
+    }
+    *end = ']';
+}
+
+/* fgets-style reader for ini_parse_stream: one call per physical line,
+ * so ps->lineno is the line inih is working on when it calls us back. */
+static char *reader(char *str, int num, void *stream)
+{
+    struct parse *ps = stream;
+    ssize_t n = getline(&ps->buf, &ps->bufcap, ps->fp);
+    char *p;
+    size_t len;
+
+    if (n < 0)
+        return NULL;
+    ps->lineno++;
+    p = ps->buf;
+    if (ps->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    len = strlen(p);
+    if (len + 1 > (size_t)num) {
+        PERR(ps, "line too long (more than %d characters)", num - 2);
+        str[0] = '\n';
+        str[1] = '\0';
+        return str;
+    }
+    memcpy(str, p, len + 1);
+    if (*p == '[')
+        section_header(ps, p);
+    return str;
+}
+
+static char *dup_or_err(struct parse *ps, char **slot, const char *value)
+{
+    char *v = strdup(value);
+    if (!v) {
+        PERR(ps, "out of memory");
+        return NULL;
+    }
+    free(*slot);
+    *slot = v;
+    return v;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1" };
+    static const char *const no[] = { "no", "false", "off", "0" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = true, 0;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = false, 0;
+    }
+    return -EINVAL;
+}
+
+static void daemon_key(struct parse *ps, const char *key, const char *value)
+{
+    struct tickd_daemon_conf *d = &ps->cfg->d;
+    uint64_t ns;
+
+    if (strcmp(key, "plugin_dir") == 0) {
+        if (!*value)
+            PERR(ps, "empty value for key 'plugin_dir'");
+        else
+            dup_or_err(ps, ps->plugin_dir, value);
+    } else if (strcmp(key, "include_dir") == 0) {
+        if (!ps->main_file)
+            PERR(ps, "include_dir is only allowed in the main configuration file");
+        else if (!*value)
+            PERR(ps, "empty value for key 'include_dir'");
+        else if (dup_or_err(ps, ps->include_dir, value))
+            *ps->include_line = ps->lineno;
+    } else if (strcmp(key, "log_level") == 0) {
+        if (tickd_log_parse_level(value, &d->log_level) < 0)
+            PERR(ps, "bad log level '%s' (use err, warning, notice, info or debug)",
+                 value);
+    } else if (strcmp(key, "stop_timeout") == 0) {
+        if (tick_parse_duration(value, &ns) < 0 || ns == 0)
+            PERR(ps, "bad duration '%s' for key 'stop_timeout' "
+                 "(use e.g. 250ms, 5s, 2m)", value);
+        else
+            d->stop_timeout = ns;
+    } else if (strcmp(key, "slow_handle") == 0) {
+        if (tick_parse_duration(value, &ns) < 0)
+            PERR(ps, "bad duration '%s' for key 'slow_handle' "
+                 "(use e.g. 250ms, 5s, 2m; 0 turns it off)", value);
+        else
+            d->slow_handle = ns;
+    } else if (strcmp(key, "watchdog") == 0) {
+        if (parse_bool(value, &d->watchdog) < 0)
+            PERR(ps, "bad boolean '%s' for key 'watchdog' (use yes or no)", value);
+    } else {
+        PERR(ps, "unknown key '%s' in [daemon]", key);
+    }
+}
+
+static void plugin_key(struct parse *ps, const char *key, const char *value)
+{
+    struct tickd_section *s = &ps->cfg->sec[ps->cur];
+    struct tickd_kv *kv;
+
+    if (strcmp(key, "module") == 0) {
+        if (s->module)
+            PERR(ps, "plugin:%s: duplicate key 'module'", s->name);
+        else if (!valid_name(value, 128))
+            PERR(ps, "plugin:%s: bad module name '%s' (a file name in plugin_dir, "
+                 "without .so)", s->name, value);
+        else if (dup_or_err(ps, &s->module, value))
+            s->module_line = ps->lineno;
+        return;
+    }
+    if (s->nkv == s->kvcap) {
+        kv = realloc(s->kv, (s->kvcap * 2 + 4) * sizeof *kv);
+        if (!kv) {
+            PERR(ps, "out of memory");
+            return;
+        }
+        s->kv = kv;
+        s->kvcap = s->kvcap * 2 + 4;
+    }
+    kv = &s->kv[s->nkv];
+    *kv = (struct tickd_kv){ strdup(key), strdup(value), ps->lineno };
+    if (!kv->key || !kv->value) {
+        free(kv->key);
+        free(kv->value);
+        PERR(ps, "out of memory");
+        return;
+    }
+    s->nkv++;
+}
+
+static int handler(void *user, const char *section, const char *key,
+                   const char *value)
+{
+    struct parse *ps = user;
+
+    (void)section;   /* we track sections ourselves, from the reader */
+    if (ps->err.set)
+        return 1;    /* keep the first error; inih goes on reading */
+    switch (ps->kind) {
+    case SEC_NONE:
+        PERR(ps, "key '%s' outside of any section", key);
+        break;
+    case SEC_DAEMON:
+        daemon_key(ps, key, value);
+        break;
+    case SEC_PLUGIN:
+        plugin_key(ps, key, value);
+        break;
+    case SEC_BAD:
+        break;       /* the header was reported */
+    }
+    return ps->err.set ? 0 : 1;
+}
+
+struct paths {
+    char *plugin_dir;
+    char *include_dir;
+    int include_line;
+};
+
+static int parse_file(struct tickd_config *cfg, const char *file, bool main_file,
+                      struct paths *paths, struct tickd_error *err)
+{
+    struct parse ps = {
+        .cfg = cfg, .file = file, .main_file = main_file,
+        .plugin_dir = &paths->plugin_dir, .include_dir = &paths->include_dir,
+        .include_line = &paths->include_line,
+    };
+    int rc, ret = 0;
+
+    ps.fp = fopen(file, "re");
+    if (!ps.fp) {
+        rc = -errno;
+        tickd_error_set(err, file, 0, "cannot open: %s", strerror(-rc));
+        return rc;
+    }
+    rc = ini_parse_stream(reader, &ps, handler, &ps);
+    if (ferror(ps.fp)) {
+        tickd_error_set(err, file, 0, "read error: %s", strerror(errno));
+        ret = -EIO;
+    } else if (rc > 0 && (!ps.err.set || rc < ps.err_line)) {
+        tickd_error_set(err, file, rc, "syntax error");
+        ret = -EINVAL;
+    } else if (rc < 0) {
+        tickd_error_set(err, file, 0, "out of memory");
+        ret = -ENOMEM;
+    } else if (ps.err.set) {
+        *err = ps.err;
+        ret = -EINVAL;
+    }
+    free(ps.buf);
+    fclose(ps.fp);
+    return ret;
+}
+
+/* dir/name, or name alone when it is absolute or dir is "." */
+static char *path_join(const char *dir, const char *name)
+{
+    char *out;
+
+    if (name[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
+        return strdup(name);
+    if (asprintf(&out, "%s/%s", dir, name) < 0)
+        return NULL;
+    return out;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static int ini_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".ini") == 0;
+}
+
+/* Lexical order by bytes, whatever the locale. */
+static int byte_order(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int parse_dropins(struct tickd_config *cfg, struct paths *paths,
+                         struct tickd_error *err)
+{
+    struct dirent **names = NULL;
+    const char *dir = cfg->d.include_dir;
+    int n, rc = 0;
+
+    n = scandir(dir, &names, ini_filter, byte_order);
+    if (n < 0) {
+        rc = -errno;
+        if (rc == -ENOENT)
+            return 0;   /* an absent drop-in directory is an empty one */
+        tickd_error_set(err, cfg->path, paths->include_line,
+                        "include_dir '%s': %s", dir, strerror(-rc));
+        return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        char *file = rc == 0 ? path_join(dir, names[i]->d_name) : NULL;
+        struct stat st;
+        if (rc == 0 && !file) {
+            tickd_error_set(err, cfg->path, 0, "out of memory");
+            rc = -ENOMEM;
+        } else if (rc == 0 && stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+            rc = parse_file(cfg, file, false, paths, err);
+        }
+        free(file);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int tickd_config_load(const char *path, struct tickd_config **out,
+                      struct tickd_error *err)
+{
+    struct tickd_config *cfg = calloc(1, sizeof *cfg);
+    struct paths paths = { 0 };
+    char *dir = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!cfg || !(cfg->path = strdup(path)) || !(dir = dir_of(path))) {
+        tickd_error_set(err, path, 0, "out of memory");
+        tickd_config_free(cfg);
+        return -ENOMEM;
+    }
+    cfg->d = (struct tickd_daemon_conf){
+        .log_level = TICK_LOG_INFO,
+        .stop_timeout = TICKD_DEFAULT_STOP_TIMEOUT,
+        .slow_handle = TICKD_DEFAULT_SLOW_HANDLE,
+        .watchdog = true,
+    };
+    rc = parse_file(cfg, path, true, &paths, err);
+    if (rc == 0 && paths.include_dir) {
+        if (!(cfg->d.include_dir = path_join(dir, paths.include_dir))) {
+            tickd_error_set(err, path, 0, "out of memory");
+            rc = -ENOMEM;
+        } else {
+            rc = parse_dropins(cfg, &paths, err);
+        }
+    }
+    if (rc == 0) {
+        cfg->d.plugin_dir = path_join(dir, paths.plugin_dir ? paths.plugin_dir
+                                                            : TICKD_PLUGIN_DIR);
+        if (!cfg->d.plugin_dir)
+            rc = -ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < cfg->nsec; i++) {
+        struct tickd_section *s = &cfg->sec[i];
+        if (!s->module && !(s->module = strdup(s->name)))
+            rc = -ENOMEM;
+        else if (asprintf(&s->module_path, "%s/%s.so", cfg->d.plugin_dir,
+                          s->module) < 0) {
+            s->module_path = NULL;
+            rc = -ENOMEM;
+        }
+    }
+    if (rc == -ENOMEM)
+        tickd_error_set(err, path, 0, "out of memory");
+    free(paths.plugin_dir);
+    free(paths.include_dir);
+    free(dir);
+    if (rc < 0) {
+        tickd_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
+
+bool tickd_section_equal(const struct tickd_section *a,
+                         const struct tickd_section *b)
+{
+    if (strcmp(a->name, b->name) != 0 ||
+        strcmp(a->module_path, b->module_path) != 0 || a->nkv != b->nkv)
+        return false;
+    for (size_t i = 0; i < a->nkv; i++)
+        if (strcmp(a->kv[i].key, b->kv[i].key) != 0 ||
+            strcmp(a->kv[i].value, b->kv[i].value) != 0)
+            return false;
+    return true;
+}
+
+struct tickd_section *tickd_section_dup(const struct tickd_section *s)
+{
+    struct tickd_section *d = calloc(1, sizeof *d);
+    bool ok;
+
+    if (!d)
+        return NULL;
+    *d = (struct tickd_section){
+        .name = strdup(s->name), .module = strdup(s->module),
+        .module_path = strdup(s->module_path), .file = strdup(s->file),
+        .line = s->line, .module_line = s->module_line,
+        .kv = s->nkv ? calloc(s->nkv, sizeof *d->kv) : NULL,
+    };
+    ok = d->name && d->module && d->module_path && d->file && (d->kv || !s->nkv);
+    for (size_t i = 0; ok && i < s->nkv; i++) {
+        d->kv[i] = (struct tickd_kv){ strdup(s->kv[i].key),
+                                      strdup(s->kv[i].value), s->kv[i].line };
+        d->nkv = d->kvcap = i + 1;
+        ok = d->kv[i].key && d->kv[i].value;
+    }
+    if (!ok) {
+        tickd_section_free(d);
+        return NULL;
+    }
+    return d;
+}

@@ -1,0 +1,66 @@
+/*
+ * daemon.h — the state of the running daemon, shared by main.c (start-up,
+ * signals, shutdown), reload.c and stats.c. One per process.
+ */
+#ifndef TICKD_DAEMON_H
+#define TICKD_DAEMON_H
+
+#include "config.h"
+#include "instance.h"
+#include "tick/tick.h"
+
+enum tickd_state {
+    TICKD_STARTING,
+    TICKD_RUNNING,
+    TICKD_RELOADING,   /* stopping changed instances; new ones wait */
+    TICKD_STOPPING,
+};
+
+struct tickd_sigwatch {
+    tick_handle fired;
+    tick_future *f;
+    int signo;
+};
+
+struct tickd {
+    tick_loop *loop;
+    const char *config_path;
+    struct tickd_config *cfg;      /* the configuration running */
+    tick_link running;             /* instances running (config order) */
+    enum tickd_state state;
+    int exit_code;
+    unsigned batches;              /* stop batches in flight */
+
+    /* reload in progress */
+    struct tickd_config *new_cfg;
+    tick_link pending;             /* configured, start after the stops */
+    unsigned n_stopped, n_unchanged;
+    bool reload_again;             /* SIGHUP arrived during a reload */
+
+    struct tickd_sigwatch sig[4];
+    tick_timer watchdog;
+    uint64_t watchdog_period;      /* ns; 0 = off */
+    tick_timer status_timer;       /* coalesces STATUS= updates */
+    char status_sent[1024];        /* last STATUS= text sent */
+};
+
+extern struct tickd tickd_main;
+
+/* reload.c */
+void tickd_reload(struct tickd *d);
+/* main.c: apply [daemon] settings that can change at run time */
+void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg);
+/* main.c: a stop batch finished (reload, failed starts); ends the shutdown
+ * when it was the last one */
+void tickd_batch_done(void *arg);
+/* main.c: READY=1 with the current STATUS= */
+void tickd_notify_ready(struct tickd *d);
+/* main.c: "running N instances; NAME: status; ..." into buf */
+void tickd_status_text(struct tickd *d, char *buf, size_t len);
+size_t tickd_running_count(const struct tickd *d);
+
+/* stats.c */
+void tickd_stats_slow_handle(void *user, const char *name, uint64_t ns);
+void tickd_stats_log(struct tickd *d);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * instance.h — plugin instances: one per [plugin:NAME] section.
+ *
+ * Life: tickd_instance_new() loads the module and runs configure() for
+ * every key and once with (NULL, NULL); tickd_instance_start() calls
+ * start() with the instance's task group current, so every task it starts
+ * (and every task those start) belongs to the instance. Stopping is a
+ * batch (tickd_stop_begin): cancel the groups, wait until each is empty or
+ * the deadline passes, then stop(), release(), free, and drop the module
+ * (dlclose with the last instance). An instance whose tasks outlive the
+ * deadline still gets stop(), but its memory and module stay until its
+ * last task is gone, so no code of an unloaded .so can ever run.
+ * Loop-thread-only.
+ */
+#ifndef TICKD_INSTANCE_H
+#define TICKD_INSTANCE_H
+
+#include "config.h"
+#include "module.h"
+#include "tick/tick.h"
+
+enum tickd_instance_state {
+    TICKD_INSTANCE_CONFIGURED,  /* configure() passed; not started */
+    TICKD_INSTANCE_RUNNING,     /* start() returned 0 */
+    TICKD_INSTANCE_FAILED,      /* start() failed; must still be stopped */
+    TICKD_INSTANCE_STOPPING,    /* in a stop batch */
+    TICKD_INSTANCE_ZOMBIE,      /* stopped past the deadline, tasks alive */
+};
+
+struct tickd_stop;
+
+struct tick_instance {
+    tick_link link;             /* in the owner's list (running, pending) */
+    tick_link all;              /* in the registry of live instances */
+    struct tickd_section *conf; /* own copy of the section */
+    struct tickd_module *mod;
+    tick_loop *loop;
+    void *data;                 /* instance_size zeroed bytes */
+    tick_task_group group;
+    tick_handle drained;        /* group.on_empty while stopping */
+    struct tickd_stop *batch;   /* while STOPPING */
+    enum tickd_instance_state state;
+    bool stop_called;
+    bool has_err;
+    uint64_t started_at;        /* tick_now() at start */
+    uint64_t tasks_failed;
+    char err[512];              /* tick_instance_error() text */
+    char status[160];           /* tick_instance_set_status() text */
+};
+
+/* Load and configure an instance of sec. 0, or < 0 with err set and
+ * nothing left behind. */
+int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
+                       tick_instance **out, struct tickd_error *err);
+/* Free a configured instance that was never started: release(), free,
+ * drop the module. */
+void tickd_instance_discard(tick_instance *in);
+/* start(). On failure err is "plugin:NAME: start failed: MESSAGE", the
+ * state FAILED, and the instance must go through a stop batch (its tasks
+ * drained, stop() and release() called). */
+int tickd_instance_start(tick_instance *in, struct tickd_error *err);
+
+/* Stop every instance of list (it ends empty) within timeout; then
+ * done(arg) runs from a handle (done may be NULL). 0 or -ENOMEM (then
+ * the instances were stopped without waiting). */
+typedef void (*tickd_stop_done_fn)(void *arg);
+int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
+                     tickd_stop_done_fn done, void *arg);
+
+/* Called when an instance's status text changes (main sends STATUS=). */
+void tickd_instance_set_status_hook(void (*fn)(void));
+/* Live instances in the registry (any state), and an iterator. */
+size_t tickd_instance_count(void);
+tick_instance *tickd_instance_next(tick_instance *prev);
+/* Log a summary line per live instance (SIGUSR1). */
+void tickd_instance_log_stats(void);
+/* Route tick_log() prefixes through the instance registry. */
+void tickd_instance_log_init(void);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * log.h — the daemon's logging (internal; plugins use tick_log()).
+ *
+ * Lines go to stderr, one write(2) each. When journald reads stderr
+ * ($JOURNAL_STREAM names our fd 2) each line starts with a syslog
+ * priority "<N>" so the journal keeps the level; on a terminal or a pipe
+ * the line is "tickd: [level: ]message". Loop-thread-only.
+ */
+#ifndef TICKD_LOG_H
+#define TICKD_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "tick/plugin.h"
+
+/* Detect journald on stderr. Call once at start-up. */
+void tickd_log_init(void);
+/* Messages above this level (TICK_LOG_*) are dropped. Default info. */
+void tickd_log_set_level(int level);
+int tickd_log_level(void);
+bool tickd_log_journal(void);
+
+/* Log one line from the daemon itself. */
+void tickd_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Log one line with "prefix: " before the message (prefix may be NULL). */
+void tickd_logv(int level, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* tickd_logv with varargs. */
+void tickd_logp(int level, const char *prefix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Who is logging: tick_log() asks this hook for the "plugin:NAME" prefix,
+ * given the address tick_log() was called from. Writes at most len bytes
+ * into buf and returns buf, or NULL for no prefix. */
+typedef const char *(*tickd_log_context_fn)(const void *caller, char *buf,
+                                            size_t len);
+void tickd_log_set_context(tickd_log_context_fn fn);
+
+/* Parse "err|warning|notice|info|debug" (and a few aliases). 0 or -EINVAL. */
+int tickd_log_parse_level(const char *s, int *level);
+const char *tickd_log_level_name(int level);
+
+#endif

@@ -1,0 +1,412 @@
+/*
+ * main.c — tickd: command line, start-up, signals, shutdown.
+ *
+ * Start-up is all or nothing (collectd's lessons): every instance is
+ * configured before any starts, every instance must start, and only then
+ * does systemd hear READY=1. Any error exits with EX_CONFIG (78) after
+ * stopping what had started.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "notify.h"
+
+#ifndef TICKD_VERSION
+#define TICKD_VERSION "0.0.0"
+#endif
+#define DEFAULT_CONFIG "/etc/tickd/tickd.ini"
+
+struct tickd tickd_main;
+
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+#define NSIG_HANDLED (sizeof handled_signals / sizeof handled_signals[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tickd [-c FILE] [-t] [--trace]\n"
+            "       tickd -V | -h\n"
+            "Run the tick loop and the plugin instances FILE configures, in the\n"
+            "foreground (default FILE: " DEFAULT_CONFIG ").\n"
+            "\n"
+            "  -c, --config FILE  configuration file\n"
+            "  -t, --test         check the configuration and every plugin it\n"
+            "                     names, print 'configuration OK' and exit\n"
+            "      --trace        print a line per tick on stdout\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         print this help and exit\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop, SIGHUP reloads FILE, SIGUSR1 logs\n"
+            "counters. Exit status: 0, 64 usage, 78 configuration, 70/71 internal.\n");
+}
+
+size_t tickd_running_count(const struct tickd *d)
+{
+    size_t n = 0;
+    for (const tick_link *l = d->running.next; l != &d->running; l = l->next)
+        n++;
+    return n;
+}
+
+void tickd_status_text(struct tickd *d, char *buf, size_t len)
+{
+    size_t n = tickd_running_count(d), off;
+    int w = snprintf(buf, len, "running %zu instance%s", n, n == 1 ? "" : "s");
+
+    off = w < 0 ? 0 : (size_t)w;
+    for (tick_link *l = d->running.next; l != &d->running && off < len; l = l->next) {
+        tick_instance *in = tick_container_of(l, tick_instance, link);
+        if (!in->status[0])
+            continue;
+        w = snprintf(buf + off, len - off, "; %s: %s", in->conf->name, in->status);
+        off = w < 0 ? len : off + (size_t)w;
+    }
+}
+
+void tickd_notify_ready(struct tickd *d)
+{
+    tickd_status_text(d, d->status_sent, sizeof d->status_sent);
+    tickd_notify("READY=1\nSTATUS=%s", d->status_sent);
+}
+
+static void send_status(tick_handle *h)
+{
+    struct tickd *d = tick_container_of(h, struct tickd, status_timer.handle);
+    char status[1024];
+
+    if (d->state != TICKD_RUNNING)
+        return;   /* READY/RELOADING/STOPPING messages carry their own */
+    tickd_status_text(d, status, sizeof status);
+    if (strcmp(status, d->status_sent) == 0)
+        return;
+    memcpy(d->status_sent, status, sizeof status);
+    tickd_notify("STATUS=%s", status);
+}
+
+/* An instance changed its status: send it within 100ms, coalesced, so a
+ * plugin updating per request cannot flood the service manager. */
+static void status_changed(void)
+{
+    struct tickd *d = &tickd_main;
+    if (tickd_notify_enabled() && !tick_timer_armed(&d->status_timer))
+        tick_call_later(d->loop, &d->status_timer, 100 * TICK_MSEC);
+}
+
+static void watchdog_fire(tick_handle *h)
+{
+    struct tickd *d = tick_container_of(h, struct tickd, watchdog.handle);
+    uint64_t next = d->watchdog.deadline + d->watchdog_period;
+
+    tickd_notify("WATCHDOG=1");
+    /* Sent from the loop itself: a loop stuck in a handle stops pinging
+     * and systemd restarts us. Never burst after a stall. */
+    if (next <= tick_now(d->loop))
+        next = tick_now(d->loop) + d->watchdog_period;
+    tick_timer_start_at(d->loop, &d->watchdog, next);
+}
+
+void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg)
+{
+    uint64_t usec = tickd_notify_watchdog_usec();
+
+    tickd_log_set_level(cfg->d.log_level);
+    tick_loop_set_slow_handler(d->loop, cfg->d.slow_handle,
+                               cfg->d.slow_handle ? tickd_stats_slow_handle : NULL, d);
+    d->watchdog_period = cfg->d.watchdog && usec ? usec * TICK_USEC / 2 : 0;
+    if (!d->watchdog_period)
+        tick_timer_stop(d->loop, &d->watchdog);
+    else if (!tick_timer_armed(&d->watchdog))
+        tick_call_later(d->loop, &d->watchdog, d->watchdog_period);
+}
+
+static void shutdown_check(struct tickd *d)
+{
+    if (d->state == TICKD_STOPPING && d->batches == 0)
+        tick_loop_stop(d->loop);
+}
+
+void tickd_batch_done(void *arg)
+{
+    struct tickd *d = arg;
+    d->batches--;
+    shutdown_check(d);
+}
+
+static void begin_shutdown(struct tickd *d, const char *why)
+{
+    if (d->state == TICKD_STOPPING) {
+        tickd_log(TICK_LOG_NOTICE, "%s: already stopping", why);
+        return;
+    }
+    d->state = TICKD_STOPPING;
+    tickd_notify("STOPPING=1\nSTATUS=stopping");
+    tickd_log(TICK_LOG_INFO, "%s: stopping %zu instance%s", why,
+              tickd_running_count(d), tickd_running_count(d) == 1 ? "" : "s");
+    tick_timer_stop(d->loop, &d->watchdog);
+    tick_timer_stop(d->loop, &d->status_timer);
+    /* A reload waiting for its stops: its new instances never start. */
+    while (!tick_list_empty(&d->pending)) {
+        tick_instance *in = tick_container_of(d->pending.next, tick_instance, link);
+        tick_link_remove(&in->link);
+        tickd_instance_discard(in);
+    }
+    d->batches++;
+    tickd_stop_begin(d->loop, &d->running, d->cfg->d.stop_timeout,
+                     tickd_batch_done, d);
+}
+
+static void signal_fired(tick_handle *h);
+
+static int signal_arm(struct tickd *d, struct tickd_sigwatch *w)
+{
+    w->f = tick_signal_wait(d->loop, w->signo);
+    if (!w->f)
+        return -ENOMEM;
+    tick_future_add_done_callback(w->f, &w->fired);
+    return 0;
+}
+
+static void signal_fired(tick_handle *h)
+{
+    struct tickd_sigwatch *w = tick_container_of(h, struct tickd_sigwatch, fired);
+    struct tickd *d = &tickd_main;
+    int err = tick_future_error(w->f);
+
+    w->f = tick_future_unref(w->f);
+    if (err < 0) {
+        tickd_log(TICK_LOG_ERR, "waiting for signal %s: %s",
+                  strsignal(w->signo), strerror(-err));
+        return;
+    }
+    if (signal_arm(d, w) < 0)
+        tickd_log(TICK_LOG_ERR, "cannot wait for signal %s: out of memory",
+                  strsignal(w->signo));
+    switch (w->signo) {
+    case SIGTERM:
+        begin_shutdown(d, "SIGTERM");
+        break;
+    case SIGINT:
+        begin_shutdown(d, "SIGINT");
+        break;
+    case SIGHUP:
+        tickd_reload(d);
+        break;
+    case SIGUSR1:
+        tickd_stats_log(d);
+        break;
+    }
+}
+
+static void signals_disarm(struct tickd *d)
+{
+    for (size_t i = 0; i < NSIG_HANDLED; i++) {
+        struct tickd_sigwatch *w = &d->sig[i];
+        if (!w->f)
+            continue;
+        tick_future_remove_done_callback(w->f, &w->fired);
+        tick_future_cancel(w->f);
+        w->f = tick_future_unref(w->f);
+    }
+}
+
+/* Configure every instance (load + configure); all or nothing. */
+static int configure_all(struct tickd *d, tick_link *out, struct tickd_error *err)
+{
+    for (size_t i = 0; i < d->cfg->nsec; i++) {
+        tick_instance *in;
+        if (tickd_instance_new(d->loop, &d->cfg->sec[i], &in, err) < 0) {
+            while (!tick_list_empty(out)) {
+                in = tick_container_of(out->next, tick_instance, link);
+                tick_link_remove(&in->link);
+                tickd_instance_discard(in);
+            }
+            return -EINVAL;
+        }
+        tick_list_append(out, &in->link);
+    }
+    return 0;
+}
+
+static int check_config(struct tickd *d)
+{
+    struct tickd_error err = { 0 };
+    tick_link list = TICK_LINK_INIT(list);
+
+    if (configure_all(d, &list, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return EX_CONFIG;
+    }
+    while (!tick_list_empty(&list)) {
+        tick_instance *in = tick_container_of(list.next, tick_instance, link);
+        tick_link_remove(&in->link);
+        tickd_instance_discard(in);
+    }
+    printf("configuration OK\n");
+    return 0;
+}
+
+/* Start every configured instance; on the first failure stop the others
+ * and return -1 (the loop then runs until they are stopped). */
+static int start_all(struct tickd *d, tick_link *configured)
+{
+    struct tickd_error err = { 0 };
+
+    while (!tick_list_empty(configured)) {
+        tick_instance *in = tick_container_of(configured->next, tick_instance, link);
+        tick_link_remove(&in->link);
+        tick_list_append(&d->running, &in->link);
+        if (tickd_instance_start(in, &err) < 0) {
+            tickd_log(TICK_LOG_ERR, "%s", err.msg);
+            while (!tick_list_empty(configured)) {
+                in = tick_container_of(configured->next, tick_instance, link);
+                tick_link_remove(&in->link);
+                tickd_instance_discard(in);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void cleanup(struct tickd *d)
+{
+    int rc;
+
+    signals_disarm(d);
+    tick_timer_stop(d->loop, &d->watchdog);
+    tick_timer_stop(d->loop, &d->status_timer);
+    /* let cancelled futures and finished tasks settle */
+    for (int i = 0; i < 3; i++)
+        tick_loop_run_once(d->loop, false);
+    tickd_config_free(d->new_cfg);
+    tickd_config_free(d->cfg);
+    d->cfg = d->new_cfg = NULL;
+    if (tickd_instance_count() == 0 && (rc = tick_loop_close(d->loop)) < 0)
+        tickd_log(TICK_LOG_DEBUG, "loop not closed: %s", strerror(-rc));
+    tickd_notify_close();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "test", no_argument, NULL, 't' },
+        { "trace", no_argument, NULL, 'T' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct tickd *d = &tickd_main;
+    struct tickd_error err = { 0 };
+    tick_link configured = TICK_LINK_INIT(configured);
+    bool test = false, trace = false;
+    sigset_t mask;
+    int c, rc;
+
+    d->config_path = DEFAULT_CONFIG;
+    while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': d->config_path = optarg; break;
+        case 't': test = true; break;
+        case 'T': trace = true; break;
+        case 'V': printf("tickd %s\n", TICKD_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tickd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return EX_USAGE;
+    }
+
+    /* Before any thread exists (plugins may start some, the pool does):
+     * these signals are read from the loop's signalfd, so no thread may
+     * take them with the default action. */
+    sigemptyset(&mask);
+    for (size_t i = 0; i < NSIG_HANDLED; i++)
+        sigaddset(&mask, handled_signals[i]);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    tickd_log_init();
+    tickd_instance_log_init();
+    tick_link_init(&d->running);
+    tick_link_init(&d->pending);
+    d->state = TICKD_STARTING;
+
+    if (tickd_config_load(d->config_path, &d->cfg, &err) < 0) {
+        if (test)
+            fprintf(stderr, "%s\n", err.msg);
+        else
+            tickd_log(TICK_LOG_ERR, "%s", err.msg);
+        return EX_CONFIG;
+    }
+    tickd_log_set_level(d->cfg->d.log_level);
+    if ((rc = tick_loop_new(&d->loop)) < 0) {
+        tickd_log(TICK_LOG_ERR, "cannot create the loop: %s", strerror(-rc));
+        tickd_config_free(d->cfg);
+        return EX_OSERR;
+    }
+    tick_timer_init(&d->watchdog, "watchdog", watchdog_fire);
+    tick_timer_init(&d->status_timer, "status", send_status);
+    for (size_t i = 0; i < NSIG_HANDLED; i++) {
+        d->sig[i].signo = handled_signals[i];
+        tick_handle_init(&d->sig[i].fired, "signal", signal_fired);
+    }
+
+    if (test) {
+        rc = check_config(d);
+        cleanup(d);
+        return rc;
+    }
+
+    tickd_notify_init();
+    tickd_instance_set_status_hook(status_changed);
+    if (trace) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        tick_loop_set_trace(d->loop, stdout);
+    }
+    if (configure_all(d, &configured, &err) < 0) {
+        tickd_log(TICK_LOG_ERR, "%s", err.msg);
+        cleanup(d);
+        return EX_CONFIG;
+    }
+    for (size_t i = 0; i < NSIG_HANDLED; i++)
+        if (signal_arm(d, &d->sig[i]) < 0) {
+            tickd_log(TICK_LOG_ERR, "cannot wait for signals: out of memory");
+            d->exit_code = EX_OSERR;
+        }
+    if (d->exit_code || start_all(d, &configured) < 0) {
+        /* Refuse to run half configured: stop what started, then exit. */
+        if (!d->exit_code)
+            d->exit_code = EX_CONFIG;
+        begin_shutdown(d, "start-up failed");
+    } else {
+        d->state = TICKD_RUNNING;
+        tickd_apply_settings(d, d->cfg);
+        tickd_notify_ready(d);
+        tickd_log(TICK_LOG_INFO, "tickd %s ready: %zu instance%s from %s",
+                  TICKD_VERSION, tickd_running_count(d),
+                  tickd_running_count(d) == 1 ? "" : "s", d->config_path);
+    }
+
+    rc = tick_loop_run(d->loop);
+    if (rc < 0) {
+        tickd_log(TICK_LOG_ERR, "the loop failed: %s", strerror(-rc));
+        d->exit_code = EX_SOFTWARE;
+    }
+    if (tickd_instance_count() > 0)
+        tickd_log(TICK_LOG_WARNING, "%zu instance%s did not finish stopping",
+                  tickd_instance_count(), tickd_instance_count() == 1 ? "" : "s");
+    cleanup(d);
+    if (d->exit_code == 0)
+        tickd_log(TICK_LOG_INFO, "stopped");
+    return d->exit_code;
+}

@@ -1,0 +1,195 @@
+/*
+ * module.c — load, check and share plugin shared objects (module.h).
+ */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "module.h"
+
+static tick_link modules = TICK_LINK_INIT(modules);
+
+/* sshd's StrictModes for one path: owned by root or by us, and nobody
+ * else may write to it (or, for the directory, swap the file). */
+static const char *check_owner_mode(const struct stat *st, char *why, size_t len)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        snprintf(why, len, "owned by uid %u, not by root or uid %u "
+                 "(the user tickd runs as)", (unsigned)st->st_uid,
+                 (unsigned)geteuid());
+        return why;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(why, len, "writable by group or others (chmod go-w)");
+        return why;
+    }
+    return NULL;
+}
+
+static int check_paths(const char *path, const char *instance, const char *file,
+                       int line, struct tickd_error *err)
+{
+    char why[160], *dir, *slash;
+    const char *bad;
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return 0;   /* let dlopen say what is wrong, with the path */
+    if (!S_ISREG(st.st_mode)) {
+        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
+                        "not a regular file", instance, path);
+        return -EPERM;
+    }
+    if ((bad = check_owner_mode(&st, why, sizeof why))) {
+        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
+                        "file is %s", instance, path, bad);
+        return -EPERM;
+    }
+    slash = strrchr(path, '/');
+    dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
+                : strdup(".");
+    if (!dir) {
+        tickd_error_set(err, file, line, "out of memory");
+        return -ENOMEM;
+    }
+    if (stat(dir, &st) == 0 && (bad = check_owner_mode(&st, why, sizeof why))) {
+        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
+                        "directory %s is %s", instance, path, dir, bad);
+        free(dir);
+        return -EPERM;
+    }
+    free(dir);
+    return 0;
+}
+
+static int module_load(struct tickd_module *m, const char *instance,
+                       const char *file, int line, struct tickd_error *err)
+{
+    const tick_plugin *d;
+    Dl_info info;
+    const char *e;
+    int rc;
+
+    if ((rc = check_paths(m->path, instance, file, line, err)) < 0)
+        return rc;
+    (void)dlerror();   /* a stale message must not be reported as ours */
+    m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+    if (!m->dl) {
+        e = dlerror();
+        tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': %s",
+                        instance, m->name, e ? e : "unknown error");
+        return -ENOENT;
+    }
+    (void)dlerror();
+    d = dlsym(m->dl, TICK_PLUGIN_SYMBOL);
+    if (!d) {
+        e = dlerror();
+        tickd_error_set(err, file, line, "plugin:%s: module '%s' (%s) has no "
+                        TICK_PLUGIN_SYMBOL " symbol: %s", instance, m->name,
+                        m->path, e ? e : "symbol is NULL");
+        return -ENOENT;
+    }
+    if (d->abi_major != TICK_PLUGIN_ABI_MAJOR ||
+        d->abi_minor > TICK_PLUGIN_ABI_MINOR) {
+        tickd_error_set(err, file, line, "plugin:%s: module '%s' (%s) was built "
+                        "for plugin ABI %u.%u, tickd provides %d.%d: rebuild the "
+                        "plugin against the installed tickd headers", instance,
+                        m->name, m->path, (unsigned)d->abi_major,
+                        (unsigned)d->abi_minor, TICK_PLUGIN_ABI_MAJOR,
+                        TICK_PLUGIN_ABI_MINOR);
+        return -EPROTO;
+    }
+    if (!d->start) {
+        tickd_error_set(err, file, line, "plugin:%s: module '%s' (%s): its "
+                        "descriptor has no start function", instance, m->name,
+                        m->path);
+        return -EPROTO;
+    }
+    if (d->instance_size > ((size_t)1 << 30)) {
+        tickd_error_set(err, file, line, "plugin:%s: module '%s' (%s): "
+                        "instance_size %zu is not sane", instance, m->name,
+                        m->path, d->instance_size);
+        return -EPROTO;
+    }
+    m->desc = d;
+    m->base = dladdr(d, &info) ? info.dli_fbase : NULL;
+    tickd_log(TICK_LOG_DEBUG, "loaded module '%s' %s from %s", m->name,
+              d->version ? d->version : "(no version)", m->path);
+    return 0;
+}
+
+static void module_free(struct tickd_module *m)
+{
+    if (m->dl && dlclose(m->dl) != 0)
+        tickd_log(TICK_LOG_WARNING, "dlclose %s: %s", m->path, dlerror());
+    free(m->name);
+    free(m->path);
+    free(m);
+}
+
+int tickd_module_get(const char *name, const char *path, const char *instance,
+                     const char *file, int line, struct tickd_module **out,
+                     struct tickd_error *err)
+{
+    struct tickd_module *m;
+    int rc;
+
+    for (tick_link *l = modules.next; l != &modules; l = l->next) {
+        m = tick_container_of(l, struct tickd_module, link);
+        if (strcmp(m->path, path) == 0) {
+            m->refs++;
+            *out = m;
+            return 0;
+        }
+    }
+    m = calloc(1, sizeof *m);
+    if (!m || !(m->name = strdup(name)) || !(m->path = strdup(path))) {
+        tickd_error_set(err, file, line, "out of memory");
+        if (m)
+            module_free(m);
+        return -ENOMEM;
+    }
+    tick_link_init(&m->link);
+    if ((rc = module_load(m, instance, file, line, err)) < 0) {
+        module_free(m);
+        return rc;
+    }
+    m->refs = 1;
+    tick_list_append(&modules, &m->link);
+    *out = m;
+    return 0;
+}
+
+void tickd_module_put(struct tickd_module *m)
+{
+    if (!m || --m->refs > 0)
+        return;
+    tick_link_remove(&m->link);
+    tickd_log(TICK_LOG_DEBUG, "unloading module '%s'", m->name);
+    module_free(m);
+}
+
+struct tickd_module *tickd_module_by_addr(const void *addr)
+{
+    Dl_info info;
+
+    if (tick_list_empty(&modules) || !dladdr(addr, &info))
+        return NULL;
+    for (tick_link *l = modules.next; l != &modules; l = l->next) {
+        struct tickd_module *m = tick_container_of(l, struct tickd_module, link);
+        if (m->base && m->base == info.dli_fbase)
+            return m;
+    }
+    return NULL;
+}
+
+size_t tickd_module_count(void)
+{
+    size_t n = 0;
+    for (tick_link *l = modules.next; l != &modules; l = l->next)
+        n++;
+    return n;
+}

@@ -1,0 +1,42 @@
+/*
+ * module.h — plugin shared objects, loaded once and shared by instances.
+ *
+ * A module is plugin_dir/NAME.so. Before dlopen the file and its directory
+ * are checked like sshd's StrictModes: regular file, owned by root or by
+ * the user tickd runs as, neither writable by group or others. Then
+ * dlopen(RTLD_NOW | RTLD_LOCAL), the descriptor symbol, and the ABI
+ * (major equal, minor not newer than ours). Modules are reference counted
+ * by instances; the last release dlcloses, which is only safe because an
+ * instance releases its module after its tasks have finished and stop()
+ * and release() have returned. Loop-thread-only.
+ */
+#ifndef TICKD_MODULE_H
+#define TICKD_MODULE_H
+
+#include "config.h"
+#include "tick/plugin.h"
+
+struct tickd_module {
+    tick_link link;              /* in the loaded-module list */
+    char *name;                  /* module name (file name without .so) */
+    char *path;                  /* the file dlopened */
+    void *dl;
+    const tick_plugin *desc;
+    const void *base;            /* load address, to map code to a module */
+    unsigned refs;
+    unsigned instances;          /* live instances (for log prefixes) */
+};
+
+/* Get the module at path (loaded and checked on first use) with a new
+ * reference. On failure err gets "plugin:INSTANCE: ..." at file:line. */
+int tickd_module_get(const char *name, const char *path, const char *instance,
+                     const char *file, int line, struct tickd_module **out,
+                     struct tickd_error *err);
+/* Drop a reference; the last one dlcloses the module. */
+void tickd_module_put(struct tickd_module *m);
+/* The loaded module whose code contains addr, or NULL. */
+struct tickd_module *tickd_module_by_addr(const void *addr);
+/* How many modules are loaded (tests, stats). */
+size_t tickd_module_count(void);
+
+#endif

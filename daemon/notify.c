@@ -1,0 +1,107 @@
+/*
+ * notify.c — sd_notify without libsystemd (notify.h). The protocol is a
+ * datagram of "KEY=VALUE" lines on a unix socket; writing it ourselves
+ * keeps libsystemd and its dependencies out of the daemon's address space.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+
+static int notify_fd = -1;
+static struct sockaddr_un notify_addr;
+static socklen_t notify_addrlen;
+static uint64_t watchdog_usec;
+static bool warned;
+
+int tickd_notify_init(void)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    const char *usec = getenv("WATCHDOG_USEC");
+    const char *pid = getenv("WATCHDOG_PID");
+    size_t len;
+    int rc = 0;
+
+    watchdog_usec = 0;
+    if (usec && *usec) {
+        char *end;
+        unsigned long long v = strtoull(usec, &end, 10);
+        /* WATCHDOG_PID, when set, names the process that must ping */
+        if (!*end && v > 0 &&
+            (!pid || !*pid || strtol(pid, NULL, 10) == (long)getpid()))
+            watchdog_usec = v;
+    }
+    if (path && *path) {
+        len = strlen(path);
+        memset(&notify_addr, 0, sizeof notify_addr);
+        notify_addr.sun_family = AF_UNIX;
+        if ((path[0] != '/' && path[0] != '@') || len >= sizeof notify_addr.sun_path) {
+            tickd_log(TICK_LOG_WARNING, "NOTIFY_SOCKET '%s' is not a usable "
+                      "socket address; not notifying systemd", path);
+            rc = -EINVAL;
+        } else {
+            memcpy(notify_addr.sun_path, path, len);
+            if (path[0] == '@')
+                notify_addr.sun_path[0] = '\0';   /* abstract namespace */
+            notify_addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+                                         (path[0] == '@' ? 0 : 1));
+            notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            if (notify_fd < 0) {
+                rc = -errno;
+                tickd_log(TICK_LOG_WARNING, "cannot create the notification "
+                          "socket: %s", strerror(-rc));
+            }
+        }
+    }
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("WATCHDOG_PID");
+    return rc;
+}
+
+void tickd_notify_close(void)
+{
+    if (notify_fd >= 0)
+        close(notify_fd);
+    notify_fd = -1;
+}
+
+bool tickd_notify_enabled(void) { return notify_fd >= 0; }
+
+uint64_t tickd_notify_watchdog_usec(void) { return watchdog_usec; }
+
+int tickd_notify(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    ssize_t n;
+    int len;
+
+    if (notify_fd < 0)
+        return 0;
+    va_start(ap, fmt);
+    len = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        return -EINVAL;
+    if ((size_t)len >= sizeof msg)
+        len = sizeof msg - 1;
+    n = sendto(notify_fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL,
+               (const struct sockaddr *)&notify_addr, notify_addrlen);
+    if (n < 0) {
+        int rc = -errno;
+        if (!warned)
+            tickd_log(TICK_LOG_WARNING, "cannot notify systemd: %s "
+                      "(further failures are not logged)", strerror(-rc));
+        warned = true;
+        return rc;
+    }
+    return 0;
+}
