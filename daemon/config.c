@@ -125,8 +125,11 @@ static void section_header(struct parse *ps, char *line)
     char *end = strchr(line, ']');
     const char *name;
 
-    if (!end)
-        return;               /* inih reports it as a syntax error */
+    if (!end) {
+        ps->kind = SEC_BAD;
+        PERR(ps, "syntax error: section header without ']'");
+        return;
+    }
     *end = '\0';
     name = line + 1;
     if (strcmp(name, "daemon") == 0) {
@@ -350,7 +353,8 @@ static int parse_file(struct tickd_config *cfg, const char *file, bool main_file
         tickd_error_set(err, file, 0, "read error: %s", strerror(errno));
         ret = -EIO;
     } else if (rc > 0 && (!ps.err.set || rc < ps.err_line)) {
-        tickd_error_set(err, file, rc, "syntax error");
+        tickd_error_set(err, file, rc, "syntax error (expected [section] or "
+                        "key = value)");
         ret = -EINVAL;
     } else if (rc < 0) {
         tickd_error_set(err, file, 0, "out of memory");
