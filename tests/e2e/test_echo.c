@@ -1,0 +1,215 @@
+/*
+ * test_echo.c — the shipped echo plugin in the real daemon: many
+ * concurrent clients, large payloads (partial writes), max_clients,
+ * ten thousand open connections, and closing everything on stop.
+ */
+#include "clients.h"
+
+static void echo_config(e2e_daemon *d, uint16_t port, const char *extra)
+{
+    e2e_config(d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "stop_timeout = 3s\n"
+        "\n"
+        "[plugin:echo1]\n"
+        "module = echo\n"
+        "listen = 127.0.0.1:%u\n"
+        "%s",
+        e2e_plugins(), port, extra);
+}
+
+START_TEST(logs_listening_address)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    char want[64];
+    echo_config(&d, port, "");
+    e2e_start(&d);
+    E2E_FMT(want, sizeof want, "plugin:echo1: listening on 127.0.0.1:%u", port);
+    ck_assert_msg(e2e_wait_log(&d, want, 2000), "no '%s' in:\n%s", want,
+                  e2e_read_file(d.err));
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+START_TEST(two_hundred_concurrent_clients)
+{
+    enum { N = 200 };
+    static e2e_client cs[N];
+    char why[256];
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "");
+    e2e_start(&d);
+
+    for (int i = 0; i < N; i++)
+        cs[i] = (e2e_client){ .fd = -1, .seed = (uint32_t)i + 1,
+                              .total = 1000 + (size_t)i * 97 };
+    int64_t t0 = e2e_now_ms();
+    int ok = e2e_clients_exchange(cs, N, port, 10000, why, sizeof why);
+    ck_assert_msg(ok == N, "%d of %d echoed: %s", ok, N, why);
+    /* and again on the same connections, which stayed open */
+    for (int i = 0; i < N; i++)
+        cs[i].seed += 1000;
+    ok = e2e_clients_exchange(cs, N, port, 10000, why, sizeof why);
+    ck_assert_msg(ok == N, "second round: %d of %d echoed: %s", ok, N, why);
+    fprintf(stderr, "echo: %d clients x 2 rounds in %lld ms\n", N,
+            (long long)(e2e_now_ms() - t0));
+    e2e_clients_close(cs, N);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* Payloads far bigger than the plugin's 16 KiB buffer and the socket
+ * buffers: the echo's writes are partial and must be finished. */
+START_TEST(large_payloads)
+{
+    enum { N = 8 };
+    e2e_client cs[N];
+    char why[256];
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "");
+    e2e_start(&d);
+    for (int i = 0; i < N; i++)
+        cs[i] = (e2e_client){ .fd = -1, .seed = (uint32_t)i * 7 + 3,
+                              .total = (4u << 20) + (size_t)i * 4099 };
+    int ok = e2e_clients_exchange(cs, N, port, 20000, why, sizeof why);
+    ck_assert_msg(ok == N, "%d of %d echoed: %s", ok, N, why);
+    e2e_clients_close(cs, N);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+START_TEST(max_clients_closes_the_extra)
+{
+    int fds[3];
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "max_clients = 3\n");
+    e2e_start(&d);
+
+    for (int i = 0; i < 3; i++) {
+        fds[i] = e2e_connect(port);
+        ck_assert_int_ge(fds[i], 0);
+        ck_assert(e2e_echo_roundtrip(fds[i], "hello"));
+    }
+    int extra = e2e_connect(port);
+    ck_assert_int_ge(extra, 0);   /* the kernel accepts; the plugin closes */
+    ck_assert_msg(e2e_wait_closed(extra, 3000), "4th client not closed");
+    close(extra);
+    ck_assert(e2e_wait_log(&d, "max_clients (3) reached", 2000));
+
+    /* a slot frees when a client leaves */
+    close(fds[0]);
+    bool served = false;
+    for (int attempt = 0; attempt < 50 && !served; attempt++) {
+        int fd = e2e_connect(port);
+        ck_assert_int_ge(fd, 0);
+        served = e2e_echo_roundtrip(fd, "again");
+        close(fd);
+        if (!served)
+            e2e_sleep_ms(20);
+    }
+    ck_assert_msg(served, "no slot after a client left");
+    for (int i = 1; i < 3; i++)
+        ck_assert(e2e_echo_roundtrip(fds[i], "still"));
+    close(fds[1]);
+    close(fds[2]);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* On SIGTERM the echo instance closes its clients and its listener, and
+ * the daemon still exits 0 in time with clients connected. */
+START_TEST(stop_closes_clients_and_listener)
+{
+    enum { N = 50 };
+    int fds[N];
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "");
+    e2e_start(&d);
+    for (int i = 0; i < N; i++) {
+        fds[i] = e2e_connect(port);
+        ck_assert_int_ge(fds[i], 0);
+    }
+    ck_assert(e2e_echo_roundtrip(fds[N - 1], "x"));
+    e2e_signal(&d, SIGTERM);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(e2e_wait_closed(fds[i], 3000), "client %d not closed", i);
+        close(fds[i]);
+    }
+    int st = e2e_wait_exit(&d, 5000);
+    ck_assert_msg(st != -ETIMEDOUT && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "status %d", st);
+    ck_assert_int_eq(e2e_connect(port), -ECONNREFUSED);
+    e2e_stop(&d, 1000);
+}
+END_TEST
+
+/* Ten thousand connections open at once, every one echoing. Bounded by
+ * the fd limit: skipped (with a note) when the hard limit is too low. */
+START_TEST(ten_thousand_connections)
+{
+    enum { N = 10000, BATCH = 1000 };
+    char why[256];
+    if (e2e_raise_nofile(N + 512) < N + 512) {
+        fprintf(stderr, "ten_thousand_connections: skipped, RLIMIT_NOFILE too low\n");
+        return;
+    }
+    e2e_client *cs = calloc(N, sizeof *cs);
+    ck_assert_ptr_nonnull(cs);
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "max_clients = 10000\n");
+    e2e_start(&d);   /* inherits the raised limit */
+
+    int64_t t0 = e2e_now_ms();
+    /* connect in batches of 1000 (under the listen backlog, so no SYN is
+     * dropped and retried a second later); every batch echoes once */
+    for (int b = 0; b < N; b += BATCH) {
+        for (int i = b; i < b + BATCH; i++)
+            cs[i] = (e2e_client){ .fd = -1, .seed = (uint32_t)i, .total = 64 };
+        int ok = e2e_clients_exchange(cs + b, BATCH, port, 10000, why, sizeof why);
+        ck_assert_msg(ok == BATCH, "batch at %d: %d of %d: %s", b, ok, BATCH, why);
+    }
+    int64_t t1 = e2e_now_ms();
+    /* all 10000 open: one more round on every connection at once */
+    for (int i = 0; i < N; i++)
+        cs[i].seed += 17;
+    int ok = e2e_clients_exchange(cs, N, port, 20000, why, sizeof why);
+    ck_assert_msg(ok == N, "%d of %d echoed with all open: %s", ok, N, why);
+    int64_t t2 = e2e_now_ms();
+    fprintf(stderr, "echo: %d connections opened in %lld ms, one round on all "
+            "in %lld ms; tickd has %d fds open\n", N, (long long)(t1 - t0),
+            (long long)(t2 - t1), e2e_count_fds(d.pid));
+    e2e_clients_close(cs, N);
+    free(cs);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("e2e echo");
+    TCase *tc = tcase_create("echo");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, logs_listening_address);
+    tcase_add_test(tc, two_hundred_concurrent_clients);
+    tcase_add_test(tc, large_payloads);
+    tcase_add_test(tc, max_clients_closes_the_extra);
+    tcase_add_test(tc, stop_closes_clients_and_listener);
+    tcase_add_test(tc, ten_thousand_connections);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+E2E_MAIN(make_suite)

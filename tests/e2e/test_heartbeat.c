@@ -1,0 +1,131 @@
+/*
+ * test_heartbeat.c — the shipped heartbeat plugin: its message at the
+ * configured interval, prefixed with the instance name, two instances of
+ * one module side by side, and the defaults.
+ */
+#include "e2e.h"
+
+START_TEST(beats_at_the_interval)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "\n"
+        "[plugin:beat]\n"
+        "module = heartbeat\n"
+        "interval = 100ms\n"
+        "message = tock-e2e\n",
+        e2e_plugins());
+    e2e_start(&d);
+    int64_t t0 = e2e_now_ms();
+    e2e_sleep_ms(1050);
+    int64_t t1 = e2e_now_ms();
+    char *log = e2e_read_file(d.err);
+    int beats = e2e_count_substr(log, "plugin:beat: tock-e2e\n");
+    /* ~10 beats in ~1.05 s; generous bounds for a loaded machine, but a
+     * heartbeat that never fires, or fires in bursts, fails */
+    ck_assert_msg(beats >= 7 && beats <= 12, "%d beats in %lld ms:\n%s", beats,
+                  (long long)(t1 - t0), log);
+    free(log);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+START_TEST(two_instances_one_module)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "\n"
+        "[plugin:fast]\n"
+        "module = heartbeat\n"
+        "interval = 50ms\n"
+        "message = fast one\n"
+        "\n"
+        "[plugin:slow]\n"
+        "module = heartbeat\n"
+        "interval = 200ms\n"
+        "message = slow one\n",
+        e2e_plugins());
+    e2e_start(&d);
+    ck_assert(e2e_wait_log(&d, "plugin:slow: slow one\n", 2000));
+    ck_assert(e2e_wait_log(&d, "plugin:fast: fast one\n", 2000));
+    e2e_sleep_ms(500);
+    char *log = e2e_read_file(d.err);
+    int fast = e2e_count_substr(log, "plugin:fast: fast one\n");
+    int slow = e2e_count_substr(log, "plugin:slow: slow one\n");
+    ck_assert_msg(fast > 2 * slow, "fast %d, slow %d", fast, slow);
+    free(log);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* Defaults: interval 1s, message "alive". The section name is the module. */
+START_TEST(defaults)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "\n"
+        "[plugin:heartbeat]\n",
+        e2e_plugins());
+    e2e_start(&d);
+    int64_t t0 = e2e_now_ms();
+    ck_assert_msg(e2e_wait_log(&d, "plugin:heartbeat: alive\n", 3000),
+                  "stderr:\n%s", e2e_read_file(d.err));
+    int64_t took = e2e_now_ms() - t0;
+    ck_assert_msg(took >= 700, "first beat after %lld ms, want ~1 s", (long long)took);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+START_TEST(bad_keys)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    static const struct { const char *line; const char *msg; } cases[] = {
+        { "interval = 0", "plugin:hb: bad duration '0' for key 'interval' (use e.g. 250ms, 5s, 2m)" },
+        { "interval = -1s", "plugin:hb: bad duration '-1s' for key 'interval' (use e.g. 250ms, 5s, 2m)" },
+        { "colour = red", "plugin:hb: unknown key 'colour'" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[PATH_MAX + 256];
+        e2e_config(&d,
+            "[daemon]\n"
+            "plugin_dir = %s\n"
+            "[plugin:hb]\n"
+            "module = heartbeat\n"
+            "%s\n",
+            e2e_plugins(), cases[i].line);
+        const char *args[] = { "-t", "-c", d.conf, NULL };
+        int rc = e2e_run(&d, args, 5000);
+        char *err = e2e_read_file(d.err);
+        E2E_FMT(want, sizeof want, "%s:5: %s", d.conf, cases[i].msg);
+        ck_assert_msg(rc == EX_CONFIG_, "case %zu: exit %d", i, rc);
+        ck_assert_msg(strstr(err, want) != NULL, "case %zu: no\n  %s\nin:\n%s", i, want, err);
+        free(err);
+    }
+    e2e_kill(&d);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("e2e heartbeat");
+    TCase *tc = tcase_create("heartbeat");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, beats_at_the_interval);
+    tcase_add_test(tc, two_instances_one_module);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, bad_keys);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+E2E_MAIN(make_suite)
