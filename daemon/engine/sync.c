@@ -71,6 +71,17 @@ static void cancel_all(tick_link *list)
         tick_future_set_error(&w->future, -ECANCELED);
 }
 
+/* A future already failed with err: bad use reported through the one
+ * error channel (NULL only when even that cannot be allocated). */
+static tick_future *failed(tick_loop *loop, int err)
+{
+    tick_future *f;
+    if (!loop || tick_future_new(loop, &f) < 0)
+        return NULL;
+    tick_future_set_error(f, err);
+    return f;
+}
+
 /* A completed future with result 0, shared by every fast-path put or
  * acquire of one primitive so those never allocate. */
 static int done0_new(tick_loop *loop, tick_future **out)
@@ -91,6 +102,8 @@ void tick_event_init(tick_event *ev, tick_loop *loop)
 
 void tick_event_destroy(tick_event *ev)
 {
+    if (!ev)
+        return;
     if (ev->fut && !tick_future_done(ev->fut))
         tick_future_cancel(ev->fut);
     ev->fut = tick_future_unref(ev->fut);
@@ -158,6 +171,8 @@ int tick_queue_init(tick_queue *q, tick_loop *loop, size_t capacity)
 
 void tick_queue_destroy(tick_queue *q)
 {
+    if (!q || !q->items)
+        return;
     cancel_all(&q->getters);
     cancel_all(&q->putters);
     free(q->items);
@@ -198,6 +213,8 @@ static void admit_putter(tick_queue *q)
 
 int tick_queue_try_put(tick_queue *q, void *item)
 {
+    if (!q || !q->items)
+        return -EINVAL;            /* not initialised, or destroyed */
     struct waiter *w = waiter_pop(&q->getters);
     if (w) {                       /* queue empty and someone waits: hand over */
         tick_future_set_result_ptr(&w->future, item);
@@ -211,6 +228,8 @@ int tick_queue_try_put(tick_queue *q, void *item)
 
 int tick_queue_try_get(tick_queue *q, void **item)
 {
+    if (!q || !q->items || !item)
+        return -EINVAL;
     if (q->len == 0)
         return -EAGAIN;
     *item = ring_pop(q);
@@ -220,8 +239,11 @@ int tick_queue_try_get(tick_queue *q, void **item)
 
 tick_future *tick_queue_put(tick_queue *q, void *item)
 {
-    if (tick_queue_try_put(q, item) == 0)
+    int rc = tick_queue_try_put(q, item);
+    if (rc == 0)
         return tick_future_ref(q->done0);
+    if (rc == -EINVAL)
+        return q ? failed(q->loop, -EINVAL) : NULL;
     struct waiter *w = waiter_new(q->loop, &put_ops);
     if (!w)
         return NULL;
@@ -232,6 +254,8 @@ tick_future *tick_queue_put(tick_queue *q, void *item)
 
 tick_future *tick_queue_get(tick_queue *q)
 {
+    if (!q || !q->items)
+        return q ? failed(q->loop, -EINVAL) : NULL;
     /* allocate first: a failed get must not have taken an item */
     struct waiter *w = waiter_new(q->loop, &get_ops);
     if (!w)
@@ -257,13 +281,15 @@ int tick_semaphore_init(tick_semaphore *s, tick_loop *loop, size_t value)
 
 void tick_semaphore_destroy(tick_semaphore *s)
 {
+    if (!s || !s->done0)
+        return;
     cancel_all(&s->waiters);
     s->done0 = tick_future_unref(s->done0);
 }
 
 bool tick_semaphore_try_acquire(tick_semaphore *s)
 {
-    if (s->value == 0)             /* also true whenever someone waits */
+    if (!s || !s->done0 || s->value == 0)             /* also true whenever someone waits */
         return false;
     s->value--;
     return true;
@@ -271,6 +297,8 @@ bool tick_semaphore_try_acquire(tick_semaphore *s)
 
 tick_future *tick_semaphore_acquire(tick_semaphore *s)
 {
+    if (!s || !s->done0)
+        return s ? failed(s->loop, -EINVAL) : NULL;   /* destroyed */
     if (tick_semaphore_try_acquire(s))
         return tick_future_ref(s->done0);
     struct waiter *w = waiter_new(s->loop, &acquire_ops);
@@ -282,6 +310,8 @@ tick_future *tick_semaphore_acquire(tick_semaphore *s)
 
 void tick_semaphore_release(tick_semaphore *s)
 {
+    if (!s || !s->done0)
+        return;
     struct waiter *w = waiter_pop(&s->waiters);
     if (w)
         tick_future_set_result(&w->future, 0);   /* the permit is its now */

@@ -49,8 +49,11 @@
  * completed, as asyncio's gather and wait_for do: their cleanup is over
  * before the combinator reports. (A task awaiting the combinator is woken
  * with -ECANCELED at once by the task rules; only the combinator future
- * itself waits.) A combinator whose last reference goes while it is still
- * pending detaches from its children without cancelling them.
+ * itself waits.) A child that some other handle also waits on (a shared
+ * future, such as an Event's) is never cancelled by a combinator, only
+ * left — the same rule as a task's cancellation (task.h) — so the other
+ * waiters are not disturbed. A combinator whose last reference goes while
+ * it is still pending detaches from its children without cancelling them.
  *
  * Memory: one allocation per combinator (the future, and for each child a
  * reference and an embedded done-callback handle); nothing per tick.

@@ -75,7 +75,9 @@
  * on the loop thread, destroy them before freeing that memory. Destroying
  * one wakes its remaining waiters with -ECANCELED. Futures obtained from a
  * primitive stay valid after it is destroyed (they are reference counted
- * on their own). Memory: an Event allocates one future per generation
+ * on their own). Calls on a destroyed queue or semaphore are refused:
+ * -EINVAL from the try_ calls, a future failed with -EINVAL from the
+ * others. Memory: an Event allocates one future per generation
  * (set/clear cycle), however many tasks wait on it: a waiting task costs
  * nothing beyond its own struct, so a million tasks can wait on one
  * Event. A blocked get, put or acquire allocates one small future (80

@@ -389,6 +389,17 @@ START_TEST(queue_destroy_wakes_waiters)
     tick_queue_destroy(&q);
     ck_assert_int_eq(tick_future_error(p), -ECANCELED);
     tick_future_unref(p);
+    /* a destroyed queue refuses */
+    void *out;
+    ck_assert_int_eq(tick_queue_try_put(&q, &v), -EINVAL);
+    ck_assert_int_eq(tick_queue_try_get(&q, &out), -EINVAL);
+    p = tick_queue_put(&q, &v);
+    ck_assert_int_eq(tick_future_error(p), -EINVAL);
+    tick_future_unref(p);
+    p = tick_queue_get(&q);
+    ck_assert_int_eq(tick_future_error(p), -EINVAL);
+    tick_future_unref(p);
+    tick_queue_destroy(&q);                      /* twice: harmless */
 }
 END_TEST
 
@@ -511,6 +522,12 @@ START_TEST(semaphore_destroy_wakes_waiters)
     tick_semaphore_destroy(&s);
     ck_assert_int_eq(tick_future_error(a), -ECANCELED);
     tick_future_unref(a);
+    a = tick_semaphore_acquire(&s);              /* destroyed: refused */
+    ck_assert_int_eq(tick_future_error(a), -EINVAL);
+    tick_future_unref(a);
+    ck_assert(!tick_semaphore_try_acquire(&s));
+    tick_semaphore_release(&s);
+    tick_semaphore_destroy(&s);
 }
 END_TEST
 
