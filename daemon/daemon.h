@@ -46,16 +46,24 @@ struct tickd {
 
 extern struct tickd tickd_main;
 
+/* daemon.c: lists and timers of d (d->loop set later, before use) */
+void tickd_init(struct tickd *d);
+/* daemon.c: SIGTERM/SIGINT or a failed start-up: stop every instance,
+ * then stop the loop */
+void tickd_begin_shutdown(struct tickd *d, const char *why);
+/* daemon.c: instance status hook (sends STATUS= soon) */
+void tickd_status_changed(void);
+
 /* reload.c */
 void tickd_reload(struct tickd *d);
-/* main.c: apply [daemon] settings that can change at run time */
+/* daemon.c: apply [daemon] settings that can change at run time */
 void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg);
-/* main.c: a stop batch finished (reload, failed starts); ends the shutdown
+/* daemon.c: a stop batch finished (reload, failed starts); ends the shutdown
  * when it was the last one */
 void tickd_batch_done(void *arg);
-/* main.c: READY=1 with the current STATUS= */
+/* daemon.c: READY=1 with the current STATUS= */
 void tickd_notify_ready(struct tickd *d);
-/* main.c: "running N instances; NAME: status; ..." into buf */
+/* daemon.c: "running N instances; NAME: status; ..." into buf */
 void tickd_status_text(struct tickd *d, char *buf, size_t len);
 size_t tickd_running_count(const struct tickd *d);
 
