@@ -81,16 +81,19 @@ bool tick__task_await(tick_task *t, tick_future *f)
     t->awaited = f;
     if (!f)
         return false;
+    /* An await of a done future never suspends, so it is not a delivery
+     * point for a pending cancellation: the body gets the value (a permit
+     * acquired, an item taken) and the cancellation waits for the next
+     * await that would suspend, as in asyncio. */
+    if (tick_future_done(f))
+        return false;
     if (t->future.sub & SUB_MUST_CANCEL) {
-        /* cancelled while not awaiting: this await is the delivery point */
         t->future.sub &= ~SUB_MUST_CANCEL;
         t->future.sub |= SUB_AWAIT_CUT;
-        if (!tick_future_done(f) && tick_list_empty(&f->waiters))
+        if (tick_list_empty(&f->waiters))
             tick_future_cancel(f);
         return false;
     }
-    if (tick_future_done(f))
-        return false;
     tick_future_add_done_callback(f, &t->step);
     return true;
 }

@@ -56,20 +56,10 @@
  * Cancellation: cancelling a waiting future (or the task awaiting it)
  * removes the waiter; it never takes an item or a permit, and the next
  * waiter is served instead. A cancelled put leaves the item with the
- * caller. One subtle case, from the task rules: a task cancelled while it
- * was NOT suspended (for instance from another handle in the same tick)
- * gets -ECANCELED from its next await even if that future is already
- * complete; when that await was a get or an acquire that succeeded at
- * once, the item or permit is still yours. Check it, as asyncio's
- * Semaphore does:
- *
- *     TICK_AWAIT(t, tick_semaphore_acquire(&s->sem), rc);
- *     if (rc < 0) {
- *         tick_future *a = tick_task_awaited(t);
- *         if (a && tick_future_done(a) && tick_future_error(a) == 0)
- *             tick_semaphore_release(&s->sem);   // we got it after all
- *         TICK_FAIL(t, rc);
- *     }
+ * caller. A task cancelled while it was not suspended (from another
+ * handle in the same tick, say) gets -ECANCELED only from its next await
+ * that would suspend: a get or acquire that succeeds at once returns its
+ * item or permit as usual, so nothing acquired is ever lost.
  *
  * Ownership: the primitives are embedded in the caller's memory; init them
  * on the loop thread, destroy them before freeing that memory. Destroying

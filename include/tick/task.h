@@ -65,8 +65,10 @@
  * Cancellation: tick_task_cancel() (or tick_future_cancel() on the task)
  * cancels the future the task awaits and makes that await return
  * -ECANCELED in the body, which can clean up and then TICK_FAIL(t,
- * -ECANCELED) or carry on. A task cancelled while not awaiting sees
- * -ECANCELED from its next await. Cancellations are counted
+ * -ECANCELED) or carry on. A task cancelled while not suspended sees
+ * -ECANCELED from its next await that would suspend (an await of a future
+ * that is already done still returns its value, so nothing acquired is
+ * lost). Cancellations are counted
  * (tick_task_cancelling()), so a body that swallows one can tell a
  * surrounding timeout still wants out.
  *

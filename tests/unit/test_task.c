@@ -274,6 +274,24 @@ START_TEST(swallowed_cancellation_is_counted)
 }
 END_TEST
 
+/* Cancelled after its future completed but before it ran: the value is
+ * delivered; the next await that would suspend gets -ECANCELED. */
+START_TEST(cancel_after_wakeup_keeps_value)
+{
+    struct stubborn s = { 0 };
+    tick_future_new(loop, &s.on);
+    tick_task_start(loop, &s.task, "s", &stubborn_class);
+    tick_loop_run_once(loop, false);
+    tick_future_set_result(s.on, 77);        /* task is now ready */
+    tick_task_cancel(&s.task);
+    RUN_UNTIL(tick_future_done(&s.task.future), 1000);
+    ck_assert_int_eq(s.rc1, 77);
+    ck_assert_int_eq(s.rc2, -ECANCELED);
+    tick_future_unref(&s.task.future);
+    tick_future_unref(s.on);
+}
+END_TEST
+
 /* ---- switch inside a body and two macros on one line ---- */
 struct sw { tick_task task; int i; int acc; };
 static int sw_step(tick_task *t)
@@ -389,6 +407,7 @@ static Suite *task_suite(void)
     tcase_add_test(tc, cancel_shared_future_survives);
     tcase_add_test(tc, cancel_before_first_step_delivered_at_await);
     tcase_add_test(tc, swallowed_cancellation_is_counted);
+    tcase_add_test(tc, cancel_after_wakeup_keeps_value);
     tcase_add_test(tc, switch_and_two_macros_per_line);
     tcase_add_test(tc, fire_and_forget_frees);
     tcase_add_test(tc, group_cancel_and_drain);
