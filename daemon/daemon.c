@@ -114,7 +114,8 @@ void tickd_begin_shutdown(struct tickd *d, const char *why)
     tickd_notify("STOPPING=1\nSTATUS=stopping");
     tickd_log(TICK_LOG_INFO, "%s: stopping %zu instance%s", why,
               tickd_running_count(d), tickd_running_count(d) == 1 ? "" : "s");
-    tick_timer_stop(d->loop, &d->watchdog);
+    /* The watchdog keeps pinging while instances stop: a stop stuck in a
+     * handle is as much a hang as any other. */
     tick_timer_stop(d->loop, &d->status_timer);
     /* A reload waiting for its stops: its new instances never start. */
     while (!tick_list_empty(&d->pending)) {

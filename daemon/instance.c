@@ -120,6 +120,9 @@ static void instance_free(tick_instance *in)
     const tick_plugin *d = in->mod->desc;
     tick_instance *prev = current;
 
+    /* the drained handle may be queued when a deadline beats it to us */
+    tick_handle_cancel(&in->drained);
+    in->group.on_empty = NULL;
     if (d->release) {
         current = in;
         d->release(in);
