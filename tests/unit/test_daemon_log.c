@@ -1,0 +1,176 @@
+/* test_daemon_log.c — the daemon's log lines: plain prefixes on a
+ * terminal or pipe, "<N>" priorities when $JOURNAL_STREAM names stderr,
+ * level filtering, one line per message, and the plugin prefix that
+ * tick_log() gets from the context hook. stderr is redirected to a file
+ * for each test and restored. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "log.h"
+
+static char path[64];
+static int saved_stderr = -1;
+
+static void setup(void)
+{
+    int fd;
+    snprintf(path, sizeof path, "/tmp/tickd-log-XXXXXX");
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    saved_stderr = dup(2);
+    ck_assert_int_ge(saved_stderr, 0);
+    ck_assert_int_eq(dup2(fd, 2), 2);
+    close(fd);
+    unsetenv("JOURNAL_STREAM");
+    tickd_log_init();
+    tickd_log_set_level(TICK_LOG_INFO);
+    tickd_log_set_context(NULL);
+}
+
+static void teardown(void)
+{
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    unlink(path);
+}
+
+static const char *captured(void)
+{
+    static char buf[8192];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    ck_assert_int_ge(n, 0);
+    buf[n] = '\0';
+    return buf;
+}
+
+START_TEST(plain_prefixes)
+{
+    tickd_log(TICK_LOG_INFO, "hello %d", 1);
+    tickd_log(TICK_LOG_NOTICE, "note");
+    tickd_log(TICK_LOG_WARNING, "careful");
+    tickd_log(TICK_LOG_ERR, "broken");
+    tickd_log(TICK_LOG_DEBUG, "hidden at info");
+    ck_assert_str_eq(captured(), "tickd: hello 1\ntickd: note\n"
+                     "tickd: warning: careful\ntickd: error: broken\n");
+}
+END_TEST
+
+START_TEST(level_filter)
+{
+    tickd_log_set_level(TICK_LOG_DEBUG);
+    tickd_log(TICK_LOG_DEBUG, "now shown");
+    tickd_log_set_level(TICK_LOG_ERR);
+    tickd_log(TICK_LOG_WARNING, "dropped");
+    tick_log(TICK_LOG_INFO, "dropped too");
+    ck_assert_int_eq(tickd_log_level(), TICK_LOG_ERR);
+    ck_assert_str_eq(captured(), "tickd: debug: now shown\n");
+}
+END_TEST
+
+START_TEST(journal_priorities)
+{
+    struct stat st;
+    char env[64];
+
+    ck_assert_int_eq(fstat(2, &st), 0);
+    snprintf(env, sizeof env, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", env, 1);
+    tickd_log_init();
+    ck_assert(tickd_log_journal());
+    tickd_log(TICK_LOG_INFO, "ready");
+    tickd_log(TICK_LOG_ERR, "broken");
+    tickd_logp(TICK_LOG_WARNING, "plugin:x", "slow");
+    ck_assert_str_eq(captured(), "<6>ready\n<3>broken\n<4>plugin:x: slow\n");
+}
+END_TEST
+
+START_TEST(journal_stream_of_another_file)
+{
+    setenv("JOURNAL_STREAM", "1:2", 1);
+    tickd_log_init();
+    ck_assert(!tickd_log_journal());
+    setenv("JOURNAL_STREAM", "garbage", 1);
+    tickd_log_init();
+    ck_assert(!tickd_log_journal());
+}
+END_TEST
+
+START_TEST(one_message_one_line)
+{
+    char big[6000];
+    const char *out;
+
+    tickd_log(TICK_LOG_INFO, "two\nlines\r");
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    tickd_log(TICK_LOG_INFO, "%s", big);   /* truncated, still one line */
+    out = captured();
+    ck_assert(strncmp(out, "tickd: two lines \n", 18) == 0);
+    size_t lines = 0;
+    for (const char *p = out; *p; p++)
+        lines += *p == '\n';
+    ck_assert_uint_eq(lines, 2);
+    ck_assert_int_eq(out[strlen(out) - 1], '\n');
+    ck_assert_int_lt(strlen(out), 4200);
+}
+END_TEST
+
+static const char *ctx(const void *caller, char *buf, size_t len)
+{
+    (void)caller;
+    snprintf(buf, len, "plugin:%s", "echo1");
+    return buf;
+}
+
+START_TEST(plugin_prefix_from_context)
+{
+    tick_log(TICK_LOG_INFO, "listening on %s", "127.0.0.1:7000");
+    tickd_log_set_context(ctx);
+    tick_log(TICK_LOG_INFO, "listening on %s", "127.0.0.1:7000");
+    tickd_log(TICK_LOG_INFO, "daemon lines have no plugin prefix");
+    ck_assert_str_eq(captured(), "tickd: listening on 127.0.0.1:7000\n"
+                     "tickd: plugin:echo1: listening on 127.0.0.1:7000\n"
+                     "tickd: daemon lines have no plugin prefix\n");
+}
+END_TEST
+
+START_TEST(level_names)
+{
+    int level = -1;
+    ck_assert_int_eq(tickd_log_parse_level("warning", &level), 0);
+    ck_assert_int_eq(level, TICK_LOG_WARNING);
+    ck_assert_int_eq(tickd_log_parse_level("ERROR", &level), 0);
+    ck_assert_int_eq(level, TICK_LOG_ERR);
+    ck_assert_int_eq(tickd_log_parse_level("debug", &level), 0);
+    ck_assert_int_eq(level, TICK_LOG_DEBUG);
+    ck_assert_int_eq(tickd_log_parse_level("loud", &level), -EINVAL);
+    ck_assert_str_eq(tickd_log_level_name(TICK_LOG_NOTICE), "notice");
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("daemon log");
+    TCase *tc = tcase_create("log");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, plain_prefixes);
+    tcase_add_test(tc, level_filter);
+    tcase_add_test(tc, journal_priorities);
+    tcase_add_test(tc, journal_stream_of_another_file);
+    tcase_add_test(tc, one_message_one_line);
+    tcase_add_test(tc, plugin_prefix_from_context);
+    tcase_add_test(tc, level_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TICK_TEST_MAIN(make_suite)
