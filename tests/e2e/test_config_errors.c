@@ -6,16 +6,18 @@
 #include "e2e.h"
 
 /*
- * Run `tickd -t -c CONF` and `tickd -c CONF`; both must exit 78 with
- * "CONF:LINE: msg" on stderr (line 0: no line, "CONF: msg").
+ * Run `tickd -t -c CONF` and `tickd -c CONF`; both must exit 78. With -t
+ * stderr is exactly the line "CONF:LINE: msg" (line 0: "CONF: msg"); a
+ * normal start logs it as "tickd: error: CONF:LINE: msg".
  */
 static void expect_error(e2e_daemon *d, int line, const char *msg)
 {
-    char want[2 * PATH_MAX + 1024];
+    char want[2 * PATH_MAX + 1024], logged[2 * PATH_MAX + 1100];
     if (line > 0)
-        E2E_FMT(want, sizeof want, "%s:%d: %s", d->conf, line, msg);
+        E2E_FMT(want, sizeof want, "%s:%d: %s\n", d->conf, line, msg);
     else
-        E2E_FMT(want, sizeof want, "%s: %s", d->conf, msg);
+        E2E_FMT(want, sizeof want, "%s: %s\n", d->conf, msg);
+    E2E_FMT(logged, sizeof logged, "tickd: error: %s", want);
 
     const char *check[] = { "-t", "-c", d->conf, NULL };
     const char *run[] = { "-c", d->conf, NULL };
@@ -25,9 +27,12 @@ static void expect_error(e2e_daemon *d, int line, const char *msg)
         char *out = e2e_read_file(d->out), *err = e2e_read_file(d->err);
         ck_assert_msg(rc == EX_CONFIG_, "%s: exit %d, want 78; stderr:\n%s",
                       m ? "start" : "-t", rc, err);
-        ck_assert_msg(strstr(err, want) != NULL,
-                      "%s: stderr lacks\n  %s\nstderr was:\n%s",
-                      m ? "start" : "-t", want, err);
+        if (m == 0)
+            ck_assert_msg(strcmp(err, want) == 0,
+                          "-t: stderr is not exactly\n  %sit was:\n%s", want, err);
+        else
+            ck_assert_msg(strstr(err, logged) != NULL,
+                          "start: stderr lacks\n  %sstderr was:\n%s", logged, err);
         ck_assert_msg(strstr(out, "configuration OK") == NULL, "%s", out);
         free(out);
         free(err);
@@ -65,7 +70,7 @@ START_TEST(syntax_error)
         "this line has no equals sign\n"      /* 3 */
         "log_level = info\n",                 /* 4 */
         e2e_plugins());
-    expect_error(&d, 3, "syntax error");
+    expect_error(&d, 3, "syntax error (expected [section] or key = value)");
     e2e_kill(&d);
 }
 END_TEST
@@ -151,6 +156,90 @@ START_TEST(missing_required_key)
         "max_clients = 5\n",                  /* 6 */
         e2e_plugins());
     expect_error(&d, 4, "plugin:echo1: missing required key 'listen'");
+    e2e_kill(&d);
+}
+END_TEST
+
+START_TEST(section_header_without_bracket)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"                          /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "[plugin:echo1\n",                    /* 3 */
+        e2e_plugins());
+    expect_error(&d, 3, "syntax error: section header without ']'");
+    e2e_kill(&d);
+}
+END_TEST
+
+START_TEST(key_outside_any_section)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "; comment\n"                         /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "[daemon]\n",                         /* 3 */
+        e2e_plugins());
+    expect_error(&d, 2, "key 'plugin_dir' outside of any section");
+    e2e_kill(&d);
+}
+END_TEST
+
+START_TEST(duplicate_instance)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char msg[PATH_MAX + 128];
+    e2e_config(&d,
+        "[daemon]\n"                          /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "[plugin:beat]\n"                     /* 3 */
+        "module = heartbeat\n"                /* 4 */
+        "[plugin:beat]\n"                     /* 5 */
+        "module = heartbeat\n",               /* 6 */
+        e2e_plugins());
+    E2E_FMT(msg, sizeof msg, "duplicate section [plugin:beat], first defined at %s:3",
+            d.conf);
+    expect_error(&d, 5, msg);
+    e2e_kill(&d);
+}
+END_TEST
+
+START_TEST(bad_instance_name)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"                          /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "[plugin:a b]\n"                      /* 3 */
+        "module = heartbeat\n",               /* 4 */
+        e2e_plugins());
+    expect_error(&d, 3, "bad instance name in [plugin:a b] (use up to 64 letters, "
+                 "digits, '_', '-' or '.')");
+    e2e_kill(&d);
+}
+END_TEST
+
+START_TEST(bad_log_level_and_boolean)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"                          /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "log_level = loud\n",                 /* 3 */
+        e2e_plugins());
+    expect_error(&d, 3, "bad log level 'loud' (use err, warning, notice, info or debug)");
+    e2e_config(&d,
+        "[daemon]\n"                          /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "watchdog = maybe\n",                 /* 3 */
+        e2e_plugins());
+    expect_error(&d, 3, "bad boolean 'maybe' for key 'watchdog' (use yes or no)");
     e2e_kill(&d);
 }
 END_TEST
@@ -340,7 +429,37 @@ START_TEST(group_writable_plugin_dir)
     fixture_config(&d, dir, "heartbeat", path, sizeof path);
     E2E_FMT(msg, sizeof msg,
              "plugin:x: refusing module %s: directory %s is writable by group "
-             "or others", path, dir);
+             "or others (chmod go-w)", path, dir);
+    expect_error(&d, 5, msg);
+    e2e_kill(&d);
+}
+END_TEST
+
+/* StrictModes' owner rule: a module (or its directory) owned by another
+ * user is refused. Needs root to give the copy away; skipped otherwise. */
+START_TEST(module_owned_by_another_user)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "module_owned_by_another_user: needs root, skipped\n");
+        return;
+    }
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char dir[PATH_MAX], path[PATH_MAX + 32], msg[3 * PATH_MAX];
+    private_plugin_dir(&d, dir, sizeof dir, 0755, 0755);
+    fixture_config(&d, dir, "heartbeat", path, sizeof path);
+
+    ck_assert_int_eq(chown(path, 4242, 4242), 0);
+    E2E_FMT(msg, sizeof msg,
+            "plugin:x: refusing module %s: file is owned by uid 4242, not by root "
+            "or uid 0 (the user tickd runs as)", path);
+    expect_error(&d, 5, msg);
+
+    ck_assert_int_eq(chown(path, 0, 0), 0);
+    ck_assert_int_eq(chown(dir, 4242, 4242), 0);
+    E2E_FMT(msg, sizeof msg,
+            "plugin:x: refusing module %s: directory %s is owned by uid 4242, not "
+            "by root or uid 0 (the user tickd runs as)", path, dir);
     expect_error(&d, 5, msg);
     e2e_kill(&d);
 }
@@ -388,7 +507,7 @@ START_TEST(start_failure_refuses_to_run)
     char *err = e2e_read_file(d.err);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == EX_CONFIG_,
                   "status 0x%x; stderr:\n%s", st, err);
-    ck_assert_msg(strstr(err, "plugin:sf: start failed: no luck today") != NULL,
+    ck_assert_msg(strstr(err, "tickd: error: plugin:sf: start failed: no luck today\n") != NULL,
                   "stderr:\n%s", err);
     ck_assert_msg(e2e_now_ms() - t0 < 5000, "took %lld ms",
                   (long long)(e2e_now_ms() - t0));
@@ -417,7 +536,7 @@ START_TEST(failing_task_is_logged_daemon_continues)
         "module = taskfail\n",
         e2e_fixtures());
     e2e_start(&d);
-    ck_assert_msg(e2e_wait_log(&d, "plugin:tf: task 'doomed' failed: Broken pipe", 5000),
+    ck_assert_msg(e2e_wait_log(&d, "tickd: error: plugin:tf: task 'doomed' failed: Broken pipe\n", 5000),
                   "stderr:\n%s", e2e_read_file(d.err));
     e2e_sleep_ms(100);
     ck_assert_msg(!e2e_exited(&d), "tickd exited after a task failure");
@@ -437,6 +556,11 @@ static Suite *make_suite(void)
     tcase_add_test(tc, unknown_plugin_key);
     tcase_add_test(tc, bad_port);
     tcase_add_test(tc, missing_required_key);
+    tcase_add_test(tc, section_header_without_bracket);
+    tcase_add_test(tc, key_outside_any_section);
+    tcase_add_test(tc, duplicate_instance);
+    tcase_add_test(tc, bad_instance_name);
+    tcase_add_test(tc, bad_log_level_and_boolean);
     tcase_add_test(tc, bad_duration_daemon);
     tcase_add_test(tc, bad_duration_plugin);
     tcase_add_test(tc, unknown_module);
@@ -447,6 +571,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, abi_newer_minor_refused);
     tcase_add_test(tc, group_writable_module);
     tcase_add_test(tc, group_writable_plugin_dir);
+    tcase_add_test(tc, module_owned_by_another_user);
     tcase_add_test(tc, start_failure_refuses_to_run);
     tcase_add_test(tc, failing_task_is_logged_daemon_continues);
     suite_add_tcase(s, tc);

@@ -190,10 +190,51 @@ START_TEST(start_failure_on_reload_keeps_daemon_running)
     e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n"
                "\n[plugin:sf]\nmodule = startfail\n", dir, p1);
     e2e_reload(&d);
-    ck_assert_msg(e2e_wait_log(&d, "plugin:sf: start failed: no luck today", 2000),
+    ck_assert_msg(e2e_wait_log(&d, "tickd: error: plugin:sf: start failed: no luck today\n", 2000),
                   "stderr:\n%s", e2e_read_file(d.err));
+    ck_assert(e2e_wait_log(&d, "reloaded with errors: 0 started, 1 failed to start, "
+                           "0 stopped, 1 unchanged", 2000));
     ck_assert(!e2e_exited(&d));
     ck_assert(e2e_echo_roundtrip(fd, "after"));
+    close(fd);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* A burst of SIGHUPs while the config changes under them: the daemon
+ * stays up and ends on the last file (a SIGHUP during a reload runs one
+ * more reload after it). */
+START_TEST(sighup_burst_ends_on_last_config)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t p1 = e2e_free_port(), p2 = e2e_free_port();
+    config1(&d, p1);
+    e2e_start(&d);
+    int fd = e2e_connect(p1);
+    ck_assert_int_ge(fd, 0);
+    for (int i = 0; i < 10; i++) {
+        if (i % 2)
+            config1(&d, p1);
+        else
+            config2(&d, p1, p2);
+        e2e_signal(&d, SIGHUP);
+        e2e_sleep_ms(i * 3);
+    }
+    config2(&d, p1, p2);
+    e2e_signal(&d, SIGHUP);
+    /* settle: wait until echo2 answers (bounded) */
+    int fd2 = -1;
+    for (int i = 0; i < 100 && fd2 < 0; i++) {
+        fd2 = e2e_connect(p2);
+        if (fd2 < 0)
+            e2e_sleep_ms(20);
+    }
+    ck_assert_msg(fd2 >= 0, "echo2 never came up:\n%s", e2e_read_file(d.err));
+    ck_assert(e2e_echo_roundtrip(fd2, "after the storm"));
+    ck_assert_msg(e2e_echo_roundtrip(fd, "echo1 untouched"), "echo1's client lost");
+    ck_assert(!e2e_exited(&d));
+    close(fd2);
     close(fd);
     e2e_stop(&d, 5000);
 }
@@ -284,6 +325,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, sighup_restarts_changed_instance);
     tcase_add_test(tc, broken_config_on_sighup_keeps_old_instances);
     tcase_add_test(tc, start_failure_on_reload_keeps_daemon_running);
+    tcase_add_test(tc, sighup_burst_ends_on_last_config);
     tcase_add_test(tc, twenty_reloads_leak_no_fds);
     suite_add_tcase(s, tc);
     return s;

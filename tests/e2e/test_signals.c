@@ -197,6 +197,60 @@ START_TEST(stop_deadline_bounds_a_stubborn_task)
                   e2e_read_file(d.err));
     ck_assert_msg(WEXITSTATUS(st) == 0, "exit %d", WEXITSTATUS(st));
     ck_assert_msg(took >= 400, "did not wait for the task: %lld ms", (long long)took);
+    ck_assert_msg(e2e_file_contains(d.err, "plugin:mule: 1 tasks still running after "
+                                    "the stop timeout; stopping anyway"),
+                  "stderr:\n%s", e2e_read_file(d.err));
+    e2e_stop(&d, 1000);
+}
+END_TEST
+
+/* SIGUSR1 logs the counters: the loop line and one line per instance. */
+START_TEST(sigusr1_logs_stats)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    base_config(&d, port, "2s");
+    e2e_start(&d);
+    int fd = e2e_connect(port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(e2e_echo_roundtrip(fd, "count me"));
+    e2e_signal(&d, SIGUSR1);
+    ck_assert_msg(e2e_wait_log(&d, "loop: ticks=", 2000), "stderr:\n%s", e2e_read_file(d.err));
+    ck_assert(e2e_wait_log(&d, "plugin:echo1: module=", 2000));
+    ck_assert(e2e_wait_log(&d, "plugin:beat: module=", 2000));
+    char *log = e2e_read_file(d.err);
+    const char *loop = strstr(log, "loop: ticks=");
+    ck_assert_msg(strstr(loop, "instances=2") != NULL, "%s", loop);
+    ck_assert_msg(strstr(loop, "modules=2") != NULL, "%s", loop);
+    free(log);
+    close(fd);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* A second SIGTERM while stopping changes nothing but a log line. */
+START_TEST(second_sigterm_while_stopping)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "stop_timeout = 400ms\n"
+        "\n"
+        "[plugin:mule]\n"
+        "module = stubborn\n",
+        e2e_fixtures());
+    e2e_start(&d);
+    e2e_signal(&d, SIGTERM);
+    ck_assert(e2e_wait_note(&d, "STOPPING=1", 2000));
+    e2e_signal(&d, SIGTERM);
+    int st = e2e_wait_exit(&d, 3000);
+    ck_assert_msg(st != -ETIMEDOUT && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "status %d", st);
+    ck_assert_msg(e2e_file_contains(d.err, "already stopping"), "stderr:\n%s",
+                  e2e_read_file(d.err));
     e2e_stop(&d, 1000);
 }
 END_TEST
@@ -212,6 +266,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, sigterm_exits_0_promptly);
     tcase_add_test(tc, sigint_exits_0_promptly);
     tcase_add_test(tc, stop_deadline_bounds_a_stubborn_task);
+    tcase_add_test(tc, sigusr1_logs_stats);
+    tcase_add_test(tc, second_sigterm_while_stopping);
     suite_add_tcase(s, tc);
     return s;
 }
