@@ -107,12 +107,15 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(LIBTICK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS)
 
-# Unit tests of the daemon's own code (config, parsers): linked with the
-# daemon's objects except main.o, plus inih.
+# Unit tests of the daemon's own code (config, parsers, instances): linked
+# like tickd (daemon objects except main.o, the whole engine, -rdynamic) so
+# they can load the real plugins from $(BUILD)/plugins.
 DAEMON_LIB_OBJ := $(filter-out $(BUILD)/obj/daemon/main.o,$(DAEMON_OBJ))
-$(BUILD)/tests/test_daemon_%: tests/unit/test_daemon_%.c tests/unit/helpers.h $(DAEMON_LIB_OBJ) $(LIBTICK)
+$(BUILD)/tests/test_daemon_%: tests/unit/test_daemon_%.c tests/unit/helpers.h $(DAEMON_LIB_OBJ) $(LIBTICK) $(PLUGIN_SO)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS_ALL) $(DAEMON_LIB_OBJ) $(LIBTICK) $(INIH_LIBS) $(CHECK_LIBS) $(SYS_LIBS)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -DTICK_TEST_PLUGIN_DIR='"$(abspath $(BUILD))/plugins"' \
+	    -rdynamic -o $@ $< $(LDFLAGS_ALL) $(DAEMON_LIB_OBJ) -Wl,--whole-archive $(LIBTICK) -Wl,--no-whole-archive \
+	    $(INIH_LIBS) $(CHECK_LIBS) $(SYS_LIBS)
 
 $(BUILD)/tests/e2e_%: tests/e2e/%.c $(wildcard tests/e2e/*.h)
 	@mkdir -p $(dir $@)
