@@ -1,5 +1,6 @@
 /*
- * main.c — tickd: command line, start-up, signals, shutdown.
+ * main.c — tickd: command line, signal mask and signal dispatch, start-up,
+ * `-t`, and the exit after the loop (the shutdown itself is daemon.c's).
  *
  * Start-up is all or nothing (collectd's lessons): every instance is
  * configured before any starts, every instance must start, and only then
@@ -22,7 +23,6 @@
 #endif
 #define DEFAULT_CONFIG "/etc/tickd/tickd.ini"
 
-
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NSIG_HANDLED (sizeof handled_signals / sizeof handled_signals[0])
 
@@ -44,7 +44,6 @@ static void usage(FILE *out)
             "Signals: SIGTERM/SIGINT stop, SIGHUP reloads FILE, SIGUSR1 logs\n"
             "counters. Exit status: 0, 64 usage, 78 configuration, 70/71 internal.\n");
 }
-
 
 static void signal_fired(tick_handle *h);
 
@@ -266,6 +265,11 @@ int main(int argc, char **argv)
         }
     if (d->exit_code || start_all(d, &configured) < 0) {
         /* Refuse to run half configured: stop what started, then exit. */
+        while (!tick_list_empty(&configured)) {
+            tick_instance *in = tick_container_of(configured.next, tick_instance, link);
+            tick_link_remove(&in->link);
+            tickd_instance_discard(in);
+        }
         if (!d->exit_code)
             d->exit_code = EX_CONFIG;
         tickd_begin_shutdown(d, "start-up failed");
