@@ -374,8 +374,8 @@ E2E_FN void e2e_daemon_init(e2e_daemon *d)
     ck_abort_msg("too many daemons in one test");
 }
 
-/* Write the config file (printf format). "@PLUGINS@" is not special: pass
- * e2e_plugins() as an argument. */
+/* Write the config file (printf format; pass e2e_plugins() or
+ * e2e_fixtures() for plugin_dir). Atomic: a reload never reads half. */
 #define e2e_config(d, ...) e2e_write_file((d)->conf, __VA_ARGS__)
 
 /*

@@ -188,11 +188,79 @@ START_TEST(ten_thousand_connections)
     int ok = e2e_clients_exchange(cs, N, port, 20000, why, sizeof why);
     ck_assert_msg(ok == N, "%d of %d echoed with all open: %s", ok, N, why);
     int64_t t2 = e2e_now_ms();
+    char status[64];
+    E2E_FMT(status, sizeof status, "/proc/%d/status", (int)d.pid);
+    char *st = e2e_read_file(status);
+    char *rss = strstr(st, "VmRSS:");
     fprintf(stderr, "echo: %d connections opened in %lld ms, one round on all "
-            "in %lld ms; tickd has %d fds open\n", N, (long long)(t1 - t0),
-            (long long)(t2 - t1), e2e_count_fds(d.pid));
+            "in %lld ms; tickd has %d fds open, %.*s\n", N, (long long)(t1 - t0),
+            (long long)(t2 - t1), e2e_count_fds(d.pid),
+            rss ? (int)strcspn(rss, "\n") : 0, rss ? rss : "");
+    free(st);
     e2e_clients_close(cs, N);
     free(cs);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* listen = [::1]:PORT; skipped when the host has no IPv6 loopback. */
+START_TEST(ipv6_loopback)
+{
+    int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    socklen_t len = sizeof sa;
+    if (probe < 0 || bind(probe, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "ipv6_loopback: no ::1 here, skipped\n");
+        if (probe >= 0)
+            close(probe);
+        return;
+    }
+    ck_assert_int_eq(getsockname(probe, (struct sockaddr *)&sa, &len), 0);
+    close(probe);
+    uint16_t port = ntohs(sa.sin6_port);
+
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "[plugin:echo6]\n"
+        "module = echo\n"
+        "listen = [::1]:%u\n",
+        e2e_plugins(), port);
+    e2e_start(&d);
+    char want[64];
+    E2E_FMT(want, sizeof want, "plugin:echo6: listening on [::1]:%u", port);
+    ck_assert(e2e_wait_log(&d, want, 2000));
+
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct timeval tv = { 5, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert(e2e_echo_roundtrip(fd, "over IPv6"));
+    close(fd);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* listen = 127.0.0.1:0: the kernel picks, the log names the real port. */
+START_TEST(port_zero_logs_the_chosen_port)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    echo_config(&d, 0, "");
+    e2e_start(&d);
+    const char *key = "plugin:echo1: listening on 127.0.0.1:";
+    ck_assert(e2e_wait_log(&d, key, 2000));
+    char *log = e2e_read_file(d.err);
+    unsigned port = (unsigned)strtoul(strstr(log, key) + strlen(key), NULL, 10);
+    free(log);
+    ck_assert_uint_gt(port, 0);
+    int fd = e2e_connect((uint16_t)port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(e2e_echo_roundtrip(fd, "port zero"));
+    close(fd);
     e2e_stop(&d, 5000);
 }
 END_TEST
@@ -208,6 +276,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, max_clients_closes_the_extra);
     tcase_add_test(tc, stop_closes_clients_and_listener);
     tcase_add_test(tc, ten_thousand_connections);
+    tcase_add_test(tc, ipv6_loopback);
+    tcase_add_test(tc, port_zero_logs_the_chosen_port);
     suite_add_tcase(s, tc);
     return s;
 }
