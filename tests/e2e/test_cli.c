@@ -47,11 +47,11 @@ START_TEST(bad_usage_exits_64_with_usage_on_stderr)
 {
     e2e_daemon d;
     e2e_daemon_init(&d);
-    const char *bad[][3] = {
-        { "--no-such-option", NULL, NULL },
-        { "-x", NULL, NULL },
-        { "-c", NULL, NULL },             /* missing argument */
-        { "-c", "a.ini", "stray" },       /* extra operand */
+    const char *bad[][4] = {   /* NULL-terminated rows */
+        { "--no-such-option", NULL },
+        { "-x", NULL },
+        { "-c", NULL },                   /* missing argument */
+        { "-c", "a.ini", "stray", NULL }, /* extra operand */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(e2e_run(&d, bad[i], 5000) == EX_USAGE_, "case %zu", i);
