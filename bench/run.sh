@@ -7,7 +7,7 @@
 # Environment (set by bench/Makefile): BENCH_BUILD (our binaries), TICKD,
 # TICK_PLUGINS. Optional: BENCH_RUNS (micro runs per engine, default 5),
 # ECHO_SECS (measured seconds per server, 10), ECHO_WARM (1), ECHO_CONNS
-# (50), ECHO_ROUNDS (alternating rounds per server, best kept, 1),
+# (50), ECHO_ROUNDS (alternating rounds per server, best kept, 2),
 # BENCH_SKIP_MICRO=1, BENCH_SKIP_ECHO=1.
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
@@ -20,7 +20,7 @@ RUNS=${BENCH_RUNS:-5}
 SECS=${ECHO_SECS:-10}
 WARM=${ECHO_WARM:-1}
 CONNS=${ECHO_CONNS:-50}
-ROUNDS=${ECHO_ROUNDS:-1}
+ROUNDS=${ECHO_ROUNDS:-2}
 SERVER_CPU=0
 CLIENT_CPU=1
 
@@ -40,6 +40,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 status=0
+
+# Two cores shared with anything else running makes every figure noisy;
+# say so up front rather than let the numbers mislead.
+load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "# warning: load average $load1 before starting: other processes compete for the" \
+         "CPUs, expect noisy figures (best-of runs and ECHO_ROUNDS help)"
+fi
 
 if [ "${BENCH_SKIP_MICRO:-0}" != 1 ]; then
     echo "== micro-benchmarks (pinned to cpu $SERVER_CPU; best of $RUNS runs, engines interleaved)"
