@@ -384,6 +384,60 @@ START_TEST(abi_newer_minor_refused)
 }
 END_TEST
 
+START_TEST(descriptor_without_start)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char path[PATH_MAX], msg[3 * PATH_MAX];
+    fixture_config(&d, e2e_fixtures(), "nostart", path, sizeof path);
+    E2E_FMT(msg, sizeof msg,
+            "plugin:x: module 'nostart' (%s): its descriptor has no start function", path);
+    expect_error(&d, 5, msg);
+    e2e_kill(&d);
+}
+END_TEST
+
+START_TEST(line_too_long)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char longval[260];
+    memset(longval, 'a', sizeof longval - 1);
+    longval[sizeof longval - 1] = '\0';
+    e2e_config(&d,
+        "[daemon]\n"                          /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "[plugin:beat]\n"                     /* 3 */
+        "module = heartbeat\n"                /* 4 */
+        "message = %s\n",                     /* 5 */
+        e2e_plugins(), longval);
+    expect_error(&d, 5, "line too long (more than 198 characters)");
+    e2e_kill(&d);
+}
+END_TEST
+
+START_TEST(include_dir_only_in_main_file)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char dir[PATH_MAX], f[PATH_MAX + 32];
+    E2E_FMT(dir, sizeof dir, "%s/conf.d", d.dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    E2E_FMT(f, sizeof f, "%s/10-x.ini", dir);
+    e2e_write_file(f, "[daemon]\ninclude_dir = elsewhere\n");
+    e2e_config(&d, "[daemon]\nplugin_dir = %s\ninclude_dir = conf.d\n", e2e_plugins());
+
+    const char *args[] = { "-t", "-c", d.conf, NULL };
+    int rc = e2e_run(&d, args, 10000);
+    char *err = e2e_read_file(d.err);
+    ck_assert_msg(rc == EX_CONFIG_, "exit %d", rc);
+    ck_assert_msg(strstr(err, "conf.d/10-x.ini:2: include_dir is only allowed in the "
+                         "main configuration file\n") != NULL, "stderr:\n%s", err);
+    free(err);
+    e2e_kill(&d);
+}
+END_TEST
+
 /* A private plugin dir holding a copy of the heartbeat module. */
 static void private_plugin_dir(e2e_daemon *d, char *dir, size_t len,
                                mode_t dir_mode, mode_t file_mode)
@@ -569,6 +623,9 @@ static Suite *make_suite(void)
     tcase_add_test(tc, no_descriptor);
     tcase_add_test(tc, abi_major_mismatch);
     tcase_add_test(tc, abi_newer_minor_refused);
+    tcase_add_test(tc, descriptor_without_start);
+    tcase_add_test(tc, line_too_long);
+    tcase_add_test(tc, include_dir_only_in_main_file);
     tcase_add_test(tc, group_writable_module);
     tcase_add_test(tc, group_writable_plugin_dir);
     tcase_add_test(tc, module_owned_by_another_user);
