@@ -271,6 +271,144 @@ START_TEST(port_zero_logs_the_chosen_port)
 }
 END_TEST
 
+/* CPU seconds (user + system) the process has used, in ms. */
+static long cpu_ms(pid_t pid)
+{
+    char path[64];
+    E2E_FMT(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char *st = e2e_read_file(path);
+    const char *p = strrchr(st, ')');   /* comm may contain spaces */
+    unsigned long ut = 0, stime = 0;
+    ck_assert_ptr_nonnull(p);
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime */
+    int n = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                   &ut, &stime);
+    free(st);
+    ck_assert_int_eq(n, 2);
+    return (long)((ut + stime) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+}
+
+/* Out of fds (RLIMIT_NOFILE 48): extra clients are shed, the loop does
+ * not spin on a listener it cannot accept from, and once clients leave
+ * new ones are served again. */
+START_TEST(emfile_sheds_without_spinning)
+{
+    enum { N = 80 };
+    int fds[N];
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "");
+    e2e_start(&d);
+    struct rlimit rl = { 48, 48 };
+    ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &rl, NULL), 0);
+
+    for (int i = 0; i < N; i++) {
+        fds[i] = e2e_connect(port);   /* the kernel completes the handshake */
+        ck_assert_int_ge(fds[i], 0);
+    }
+    e2e_sleep_ms(200);
+    long cpu0 = cpu_ms(d.pid);
+    e2e_sleep_ms(1000);
+    long spent = cpu_ms(d.pid) - cpu0;
+    ck_assert_msg(spent < 300, "tickd used %ld ms of CPU in 1 s while out of fds", spent);
+
+    int served = 0, shed = 0;
+    for (int i = 0; i < N; i++) {
+        if (e2e_echo_roundtrip(fds[i], "fd?"))
+            served++;
+        else
+            shed++;
+        close(fds[i]);
+    }
+    ck_assert_msg(served >= 20 && shed >= 20, "served %d, shed %d", served, shed);
+
+    /* fds are back: a new client is served */
+    bool ok = false;
+    for (int attempt = 0; attempt < 50 && !ok; attempt++) {
+        int fd = e2e_connect(port);
+        if (fd >= 0) {
+            ok = e2e_echo_roundtrip(fd, "recovered");
+            close(fd);
+        }
+        if (!ok)
+            e2e_sleep_ms(20);
+    }
+    ck_assert_msg(ok, "no service after the fds came back:\n%s", e2e_read_file(d.err));
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* A client that sends 8 MiB and never reads stalls only itself: its task
+ * waits at the write while another client keeps its round trips. */
+START_TEST(a_client_that_never_reads_stalls_only_itself)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "");
+    e2e_start(&d);
+
+    int hog = e2e_connect(port);
+    ck_assert_int_ge(hog, 0);
+    static char junk[1 << 16];
+    memset(junk, 'h', sizeof junk);
+    size_t pushed = 0;
+    int64_t end = e2e_now_ms() + 3000;
+    while (pushed < (8u << 20) && e2e_now_ms() < end) {
+        ssize_t w = send(hog, junk, sizeof junk, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w > 0)
+            pushed += (size_t)w;
+        else if (w < 0 && errno == EAGAIN)
+            break;                   /* both directions are full now */
+        else
+            ck_abort_msg("send: %s", strerror(errno));
+    }
+    ck_assert_msg(pushed > 0, "nothing sent");
+
+    int fd = e2e_connect(port);
+    ck_assert_int_ge(fd, 0);
+    int64_t t0 = e2e_now_ms();
+    for (int i = 0; i < 100; i++)
+        ck_assert(e2e_echo_roundtrip(fd, "am I starved?"));
+    ck_assert_msg(e2e_now_ms() - t0 < 2000, "100 round trips took %lld ms",
+                  (long long)(e2e_now_ms() - t0));
+    close(fd);
+    close(hog);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* Clients that reset (RST) mid-conversation are ordinary: no task
+ * failure is logged and the daemon serves on. */
+START_TEST(resets_are_not_failures)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "");
+    e2e_start(&d);
+    static char junk[1 << 16];
+    for (int i = 0; i < 20; i++) {
+        int fd = e2e_connect(port);
+        ck_assert_int_ge(fd, 0);
+        send(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_NOSIGNAL);
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd);                   /* RST, probably while echoing */
+    }
+    int fd = e2e_connect(port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(e2e_echo_roundtrip(fd, "still serving"));
+    close(fd);
+    e2e_stop(&d, 5000);
+    char *log = e2e_read_file(d.err);
+    ck_assert_msg(strstr(log, "failed") == NULL, "stderr:\n%s", log);
+    free(log);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e echo");
@@ -284,6 +422,9 @@ static Suite *make_suite(void)
     tcase_add_test(tc, ten_thousand_connections);
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, port_zero_logs_the_chosen_port);
+    tcase_add_test(tc, emfile_sheds_without_spinning);
+    tcase_add_test(tc, a_client_that_never_reads_stalls_only_itself);
+    tcase_add_test(tc, resets_are_not_failures);
     suite_add_tcase(s, tc);
     return s;
 }
