@@ -33,6 +33,41 @@ START_TEST(beats_at_the_interval)
 }
 END_TEST
 
+/* A stall (SIGSTOP for 4.5 intervals) is not followed by a burst of the
+ * missed beats: one beat on waking, then back on the original grid. */
+START_TEST(no_burst_after_a_stall)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "watchdog = no\n"
+        "\n"
+        "[plugin:beat]\n"
+        "module = heartbeat\n"
+        "interval = 100ms\n"
+        "message = grid\n",
+        e2e_plugins());
+    e2e_start(&d);
+    ck_assert(e2e_wait_log(&d, "plugin:beat: grid\n", 2000));
+    e2e_signal(&d, SIGSTOP);
+    e2e_sleep_ms(30);   /* let a beat being written land */
+    char *log = e2e_read_file(d.err);
+    int before = e2e_count_substr(log, "plugin:beat: grid\n");
+    free(log);
+    e2e_sleep_ms(420);
+    e2e_signal(&d, SIGCONT);
+    e2e_sleep_ms(40);
+    log = e2e_read_file(d.err);
+    int burst = e2e_count_substr(log, "plugin:beat: grid\n") - before;
+    free(log);
+    ck_assert_msg(burst >= 1 && burst <= 2,
+                  "%d beats within 40 ms of waking from a 450 ms stall", burst);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 START_TEST(two_instances_one_module)
 {
     e2e_daemon d;
@@ -121,6 +156,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("heartbeat");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, beats_at_the_interval);
+    tcase_add_test(tc, no_burst_after_a_stall);
     tcase_add_test(tc, two_instances_one_module);
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, bad_keys);
