@@ -15,6 +15,12 @@
  *     atexit handler kills every daemon still running (a failed assertion
  *     exits the forked test process).
  *   - Everything waits with a deadline; loopback only.
+ *
+ * Run them with `make e2e` (sets the variables), or one binary by hand:
+ *     TICKD=$PWD/build/tickd TICK_PLUGINS=$PWD/build/plugins \
+ *     TICK_SRC=$PWD build/tests/e2e_test_reload
+ * CK_FORK=no runs the tests in one process (for gdb or valgrind of the
+ * test itself); fixture plugins are built by `make e2e`.
  */
 #ifndef TICK_E2E_H
 #define TICK_E2E_H
