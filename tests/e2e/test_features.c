@@ -188,6 +188,32 @@ START_TEST(watchdog_pings_at_half_period)
 }
 END_TEST
 
+/* A stop held up by a slow instance keeps pinging: systemd must not kill
+ * a daemon that is stopping within its own deadline. */
+START_TEST(watchdog_pings_while_stopping)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "stop_timeout = 800ms\n"
+        "[plugin:mule]\n"
+        "module = stubborn\n",
+        e2e_fixtures());
+    d.env[0] = "WATCHDOG_USEC=200000";
+    e2e_start(&d);
+    e2e_signal(&d, SIGTERM);
+    ck_assert(e2e_wait_note(&d, "STOPPING=1", 2000));
+    int st = e2e_wait_exit(&d, 3000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+    e2e_notes_drain(&d);
+    int n = e2e_count_substr(d.notes + d.notes_seen, "WATCHDOG=1");
+    ck_assert_msg(n >= 4, "%d WATCHDOG=1 during an 800 ms stop at a 100 ms period", n);
+    e2e_stop(&d, 1000);
+}
+END_TEST
+
 /* tick_instance_set_status() reaches systemd as STATUS=: the heartbeat's
  * "beat N" shows up, coalesced, while it runs. */
 START_TEST(instance_status_is_sent)
@@ -233,6 +259,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, log_level_filters);
     tcase_add_test(tc, journald_prefixes);
     tcase_add_test(tc, watchdog_pings_at_half_period);
+    tcase_add_test(tc, watchdog_pings_while_stopping);
     tcase_add_test(tc, instance_status_is_sent);
     tcase_add_test(tc, trace_prints_ticks);
     suite_add_tcase(s, tc);
