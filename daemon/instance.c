@@ -403,14 +403,20 @@ tick_instance *tickd_instance_next(tick_instance *prev)
  * Who called tick_log(): the instance whose callback the daemon is in,
  * else the instance owning the running task (its group is current), else
  * the module whose code made the call (a plain timer or handle callback):
- * its instance if it has just one.
+ * its instance if it has just one. tick_log() itself is safe from any
+ * thread (one write(2) of a stack buffer).
  */
 static const char *log_context(const void *caller, char *buf, size_t len)
 {
-    tick_instance *in = current;
-    tick_loop *loop;
+    tick_loop *loop = tick_loop_current();
+    tick_instance *in;
 
-    if (!in && (loop = tick_loop_current())) {
+    /* A worker thread (tick_run_in_thread) has no loop: it gets no prefix
+     * rather than a look at lists only the loop thread may touch. */
+    if (!loop)
+        return NULL;
+    in = current;
+    if (!in) {
         tick_task_group *g = tick_task_group_enter(loop, NULL);
         tick_task_group_enter(loop, g);
         for (tick_instance *i = NULL; g && (i = tickd_instance_next(i));)
