@@ -6,12 +6,20 @@
  * and reads the server's CPU time (utime+stime from /proc/PID/stat) at the
  * start and the end of that window.
  *
+ * It busy-polls (epoll_wait timeout 0) unless -b 1 is given: it has a
+ * core of its own, and a client that never sleeps answers every reply at
+ * once, so the figures depend on the server, not on how long the
+ * hypervisor takes to wake an idle client CPU (tens of microseconds on a
+ * VM, which otherwise makes ping-pong rates swing by 2x from run to run).
+ *
  * Usage:
- *   echo_load -a HOST:PORT [-n CONNS] [-m BYTES] [-d SECS] [-w SECS] [-p PID]
+ *   echo_load -a HOST:PORT [-n CONNS] [-m BYTES] [-d SECS] [-w SECS] [-p PID] [-b 0|1]
  *   echo_load --free-port      print a currently free loopback TCP port
  * Output, one line:
  *   rt=<round trips> secs=<window> rate=<rt/s> server_cpu_ns=<ns>
- *   cpu_per_rt=<ns> client_cpu=<fraction of one core>
+ *   cpu_per_rt=<ns> client_cpu=<fraction of one core> server_cpu=<fraction>
+ *   reads_per_rt=<server read syscalls per round trip>
+ *   sleeps_per_rt=<server voluntary context switches per round trip>
  * Exit status 0, or 1 with a message on stderr (connect timeout, server
  * closed a connection, data mismatch).
  */
@@ -106,6 +114,28 @@ static long long proc_cpu_ns(pid_t pid)
     return (long long)((utime + stime) * (1000000000ull / (unsigned long long)hz));
 }
 
+/* One counter from a /proc/PID file of "name: value" lines (io, status),
+ * or -1: the server's read syscalls (syscr; sendto is not counted in
+ * syscw, so writes are not comparable) and its voluntary context switches
+ * (each one a blocking epoll_wait that had to be woken up). */
+static long long proc_counter(pid_t pid, const char *file, const char *name)
+{
+    char path[64], line[256];
+    size_t len = strlen(name);
+    long long v = -1;
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, name, len) && line[len] == ':') {
+            v = atoll(line + len + 1);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
 static double self_cpu_s(void)
 {
     struct rusage ru;
@@ -155,6 +185,7 @@ int main(int argc, char **argv)
     unsigned nconn = 50;
     double secs = 10, warm = 1;
     pid_t server = 0;
+    int poll_ms = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--free-port"))
@@ -173,6 +204,8 @@ int main(int argc, char **argv)
             warm = atof(v);
         else if (!strcmp(a, "-p"))
             server = (pid_t)atoi(v);
+        else if (!strcmp(a, "-b"))
+            poll_ms = atoi(v) ? 100 : 0;
         else
             goto usage;
     }
@@ -216,12 +249,12 @@ int main(int argc, char **argv)
     uint64_t t_end = t_begin + (uint64_t)(secs * 1e9);
     bool measuring = false;
     uint64_t rt = 0, rt0 = 0, m0 = 0, m1 = 0;
-    long long cpu0 = -1, cpu1 = -1;
+    long long cpu0 = -1, cpu1 = -1, rd0 = -1, rd1 = -1, sw0 = -1, sw1 = -1;
     double self0 = 0, self1 = 0;
     static char buf[MAX_MSG];
     struct epoll_event evs[256];
     for (;;) {
-        int n = epoll_wait(ep, evs, 256, 100);
+        int n = epoll_wait(ep, evs, 256, poll_ms);
         if (n < 0 && errno != EINTR) {
             perror("echo_load: epoll_wait");
             return 1;
@@ -254,13 +287,19 @@ int main(int argc, char **argv)
             measuring = true;
             rt0 = rt;
             m0 = t;
-            if (server)
+            if (server) {
                 cpu0 = proc_cpu_ns(server);
+                rd0 = proc_counter(server, "io", "syscr");
+                sw0 = proc_counter(server, "status", "voluntary_ctxt_switches");
+            }
             self0 = self_cpu_s();
         } else if (measuring && t >= t_end) {
             m1 = t;
-            if (server)
+            if (server) {
                 cpu1 = proc_cpu_ns(server);
+                rd1 = proc_counter(server, "io", "syscr");
+                sw1 = proc_counter(server, "status", "voluntary_ctxt_switches");
+            }
             self1 = self_cpu_s();
             break;
         }
@@ -268,10 +307,14 @@ int main(int argc, char **argv)
     uint64_t count = rt - rt0;
     double window = (double)(m1 - m0) * 1e-9;
     long long cpu = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
-    printf("rt=%llu secs=%.3f rate=%.0f server_cpu_ns=%lld cpu_per_rt=%.1f client_cpu=%.2f\n",
+    double per = count ? 1.0 / (double)count : 0;
+    printf("rt=%llu secs=%.3f rate=%.0f server_cpu_ns=%lld cpu_per_rt=%.1f client_cpu=%.2f "
+           "server_cpu=%.2f reads_per_rt=%.3f sleeps_per_rt=%.4f\n",
            (unsigned long long)count, window, (double)count / window, cpu,
-           cpu >= 0 && count ? (double)cpu / (double)count : -1.0,
-           (self1 - self0) / window);
+           cpu >= 0 ? (double)cpu * per : -1.0, (self1 - self0) / window,
+           cpu >= 0 ? (double)cpu * 1e-9 / window : -1.0,
+           rd0 >= 0 && rd1 >= 0 ? (double)(rd1 - rd0) * per : -1.0,
+           sw0 >= 0 && sw1 >= 0 ? (double)(sw1 - sw0) * per : -1.0);
     for (unsigned i = 0; i < nconn; i++)
         close(cs[i].fd);
     free(cs);
@@ -280,6 +323,6 @@ int main(int argc, char **argv)
 
 usage:
     fprintf(stderr, "usage: echo_load -a HOST:PORT [-n CONNS] [-m BYTES] [-d SECS] "
-                    "[-w SECS] [-p SERVER_PID] | --free-port\n");
+                    "[-w SECS] [-p SERVER_PID] [-b 0|1] | --free-port\n");
     return 64;
 }

@@ -81,6 +81,11 @@ load() {
     fi
     echo "# $1: $out"
     printf '%s\n' "$out" >>"$tmp/$1.results"
+    # The load generator busy-polls: below ~0.9 of a core, something else
+    # ran on its CPU and this round's rate is not trustworthy.
+    printf '%s\n' "$out" | tr ' ' '\n' | sed -n 's/^client_cpu=//p' |
+        awk '$1 < 0.9 { print "# warning: the load generator got only " $1 \
+            " of its CPU: another process competed, this round is noisy" }'
 }
 
 run_tickd() {
