@@ -59,7 +59,7 @@ E2E_BIN    := $(E2E_TESTS:%=$(BUILD)/tests/e2e_%)
 SYS_LIBS   := -ldl -lpthread
 
 .PHONY: all check unit e2e san-unit run bench install uninstall clean deps-build deps-check deps-bench
-all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN) $(BUILD)/tickd.pc
+all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -123,11 +123,6 @@ $(BUILD)/tests/e2e_%: tests/e2e/%.c $(wildcard tests/e2e/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/e2e -o $@ $< $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
 
-$(BUILD)/tickd.pc: tickd.pc.in Makefile
-	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
-
 deps-build:
 	@tools/deps.sh build
 deps-check:
@@ -164,7 +159,10 @@ install: all
 	install -m 0755 $(TICKD) $(DESTDIR)$(BINDIR)/tickd
 	install -m 0755 $(PLUGIN_SO) $(DESTDIR)$(PLUGINDIR)/
 	install -m 0644 include/tick/*.h $(DESTDIR)$(INCDIR)/tick/
-	install -m 0644 $(BUILD)/tickd.pc $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc
+	# generated here, not at build time, so it always names this PREFIX
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    tickd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc
 	test -e $(DESTDIR)$(SYSCONFDIR)/tickd/tickd.ini || \
 	    sed -e 's|^plugin_dir *=.*|plugin_dir = $(PLUGINDIR)|' conf/tickd.ini > $(DESTDIR)$(SYSCONFDIR)/tickd/tickd.ini
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/tickd.service.in \
