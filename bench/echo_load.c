@@ -18,7 +18,6 @@
  * Output, one line:
  *   rt=<round trips> secs=<window> rate=<rt/s> server_cpu_ns=<ns>
  *   cpu_per_rt=<ns> client_cpu=<fraction of one core> server_cpu=<fraction>
- *   reads_per_rt=<server read syscalls per round trip>
  *   sleeps_per_rt=<server voluntary context switches per round trip>
  * Exit status 0, or 1 with a message on stderr (connect timeout, server
  * closed a connection, data mismatch).
@@ -114,10 +113,10 @@ static long long proc_cpu_ns(pid_t pid)
     return (long long)((utime + stime) * (1000000000ull / (unsigned long long)hz));
 }
 
-/* One counter from a /proc/PID file of "name: value" lines (io, status),
- * or -1: the server's read syscalls (syscr; sendto is not counted in
- * syscw, so writes are not comparable) and its voluntary context switches
- * (each one a blocking epoll_wait that had to be woken up). */
+/* One counter from a /proc/PID file of "name: value" lines, or -1: used
+ * for the server's voluntary context switches (each one a blocking
+ * epoll_wait that had to be woken up). (/proc/PID/io syscr would count
+ * read() but not recv(), so syscalls are left to strace/perf.) */
 static long long proc_counter(pid_t pid, const char *file, const char *name)
 {
     char path[64], line[256];
@@ -249,7 +248,7 @@ int main(int argc, char **argv)
     uint64_t t_end = t_begin + (uint64_t)(secs * 1e9);
     bool measuring = false;
     uint64_t rt = 0, rt0 = 0, m0 = 0, m1 = 0;
-    long long cpu0 = -1, cpu1 = -1, rd0 = -1, rd1 = -1, sw0 = -1, sw1 = -1;
+    long long cpu0 = -1, cpu1 = -1, sw0 = -1, sw1 = -1;
     double self0 = 0, self1 = 0;
     static char buf[MAX_MSG];
     struct epoll_event evs[256];
@@ -289,7 +288,6 @@ int main(int argc, char **argv)
             m0 = t;
             if (server) {
                 cpu0 = proc_cpu_ns(server);
-                rd0 = proc_counter(server, "io", "syscr");
                 sw0 = proc_counter(server, "status", "voluntary_ctxt_switches");
             }
             self0 = self_cpu_s();
@@ -297,7 +295,6 @@ int main(int argc, char **argv)
             m1 = t;
             if (server) {
                 cpu1 = proc_cpu_ns(server);
-                rd1 = proc_counter(server, "io", "syscr");
                 sw1 = proc_counter(server, "status", "voluntary_ctxt_switches");
             }
             self1 = self_cpu_s();
@@ -309,11 +306,10 @@ int main(int argc, char **argv)
     long long cpu = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
     double per = count ? 1.0 / (double)count : 0;
     printf("rt=%llu secs=%.3f rate=%.0f server_cpu_ns=%lld cpu_per_rt=%.1f client_cpu=%.2f "
-           "server_cpu=%.2f reads_per_rt=%.3f sleeps_per_rt=%.4f\n",
+           "server_cpu=%.2f sleeps_per_rt=%.4f\n",
            (unsigned long long)count, window, (double)count / window, cpu,
            cpu >= 0 ? (double)cpu * per : -1.0, (self1 - self0) / window,
            cpu >= 0 ? (double)cpu * 1e-9 / window : -1.0,
-           rd0 >= 0 && rd1 >= 0 ? (double)(rd1 - rd0) * per : -1.0,
            sw0 >= 0 && sw1 >= 0 ? (double)(sw1 - sw0) * per : -1.0);
     for (unsigned i = 0; i < nconn; i++)
         close(cs[i].fd);
