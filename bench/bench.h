@@ -68,6 +68,7 @@ typedef bench_result (*bench_fn)(void);
 bench_result tick_call_soon_run(void);
 bench_result tick_future_resolve(void);
 bench_result tick_task_await_rt(void);
+bench_result tick_task_pingpong(void);
 bench_result tick_empty_tick(void);
 bench_result tick_timers_1m(void);
 bench_result tick_task_memory(void);

@@ -80,6 +80,8 @@ static const workload workloads[] = {
     { { "task_await_rt", NULL }, { "ns/rt", NULL },
       { tick_task_await_rt, NULL, NULL }, 1,
       { 30, 0 }, { "< 30 ns/rt", NULL } },
+    { { "task_pingpong_rt", NULL }, { "ns/rt", NULL },
+      { tick_task_pingpong, NULL, NULL }, 1, { 0, 0 }, { NULL, NULL } },
     { { "empty_tick", NULL }, { "ns/tick", NULL },
       { tick_empty_tick, uv_empty_tick, ev_empty_tick }, 1, { 0, 0 }, { NULL, NULL } },
     { { "timer_insert_1m", "timer_fire_1m" }, { "ns/timer", "ns/timer" },

@@ -209,6 +209,96 @@ bench_result tick_task_await_rt(void)
     return one((double)dt / ((double)BENCH_RT_TASKS * BENCH_RT_ROUNDS));
 }
 
+/* ---- 3b. task <-> task ping-pong ---- */
+
+/*
+ * The same round trip with a task on both sides: A resolves B's future and
+ * awaits its own; B wakes, resolves A's and awaits its own again. One
+ * round trip = A -> B -> A: two wake-ups, two ticks. BENCH_RT_TASKS / 2
+ * pairs run at once. Each side alternates two embedded futures, for the
+ * reason given above.
+ */
+struct pp_side {
+    tick_task task;
+    tick_future fut[2];           /* what this side awaits */
+    struct pp_side *peer;
+    unsigned i, n;
+    bool first;                   /* A starts the volley */
+};
+
+static int pp_step(tick_task *t)
+{
+    struct pp_side *s = tick_container_of(t, struct pp_side, task);
+    intptr_t rc;
+    TICK_BEGIN(t);
+    for (s->i = 0; s->i < s->n; s->i++) {
+        tick_future_init(&s->fut[s->i & 1], tick_task_loop(t), NULL);
+        /* the peer is already awaiting fut[i & 1] of its own: resolve it */
+        if (s->first || s->i > 0)
+            tick_future_set_result(&s->peer->fut[s->first ? s->i & 1 : (s->i - 1) & 1], 1);
+        TICK_AWAIT(t, tick_future_ref(&s->fut[s->i & 1]), rc);
+        if (rc != 1)
+            TICK_FAIL(t, -EPROTO);
+    }
+    /* B still owes A the last wake-up */
+    if (!s->first)
+        tick_future_set_result(&s->peer->fut[(s->i - 1) & 1], 1);
+    TICK_END(t);
+}
+
+static const tick_task_class pp_class = { .step = pp_step, .free = NULL };
+
+static uint64_t pp_run(tick_loop *loop, struct pp_side *ps, unsigned rounds)
+{
+    unsigned pairs = BENCH_RT_TASKS / 2;
+    for (unsigned p = 0; p < pairs; p++) {
+        struct pp_side *a = &ps[2 * p], *b = &ps[2 * p + 1];
+        memset(a, 0, sizeof *a);
+        memset(b, 0, sizeof *b);
+        a->peer = b;
+        b->peer = a;
+        a->first = true;
+        a->n = b->n = rounds;
+    }
+    uint64_t t0 = bench_now_ns();
+    /* B first, so it is awaiting when A's first step resolves its future */
+    for (unsigned i = 0; i < 2 * pairs; i++) {
+        struct pp_side *s = &ps[i ^ 1];
+        int rc = tick_task_start(loop, &s->task, s->first ? "ping" : "pong", &pp_class);
+        if (rc < 0)
+            bench_fail("tick_task_start", rc);
+    }
+    for (;;) {
+        int ran = tick_loop_run_once(loop, false);
+        if (ran < 0)
+            bench_fail("tick_loop_run_once", ran);
+        if (ran == 0)
+            break;
+    }
+    uint64_t dt = bench_now_ns() - t0;
+    for (unsigned i = 0; i < 2 * pairs; i++) {
+        tick_task *t = &ps[i].task;
+        if (!tick_future_done(&t->future) || tick_future_error(&t->future) != 0 ||
+            ps[i].i != rounds)
+            bench_fail("task ping-pong: a task did not finish cleanly", -EPROTO);
+        tick_future_unref(&t->future);
+    }
+    return dt;
+}
+
+bench_result tick_task_pingpong(void)
+{
+    tick_loop *loop = new_loop();
+    struct pp_side *ps = calloc(BENCH_RT_TASKS, sizeof *ps);
+    if (!ps)
+        bench_fail("calloc", -ENOMEM);
+    pp_run(loop, ps, BENCH_RT_ROUNDS / 8);
+    uint64_t dt = pp_run(loop, ps, BENCH_RT_ROUNDS);
+    free(ps);
+    close_loop(loop);
+    return one((double)dt / ((double)(BENCH_RT_TASKS / 2) * BENCH_RT_ROUNDS));
+}
+
 /* ---- 4. empty tick ---- */
 
 static void never_cb(tick_handle *h)
