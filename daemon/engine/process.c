@@ -5,6 +5,12 @@
  * readable when it exits, and waitid(P_PIDFD) reaps exactly that child.
  * Until it is reaped the pid stays a zombie, so it cannot be recycled
  * under a kill(). No SIGCHLD handler: nothing process-global is touched.
+ *
+ * Without pidfd_open (ENOSYS: kernels before 5.3, or valgrind 3.19, which
+ * does not know the syscall) a child is polled with waitid(P_PID, WNOHANG)
+ * every POLL_NS by a timer that runs only while such a child is waited
+ * for, and cancelling one reaps it at once (SIGKILL, then a short blocking
+ * wait), so nothing is left to poll for a child nobody waits for.
  */
 #include <spawn.h>
 #include <stdlib.h>
@@ -19,19 +25,25 @@
 #define P_PIDFD 3
 #endif
 
+#define POLL_NS (10 * TICK_MSEC)
+
 extern char **environ;
 
 typedef struct child {
     tick_future fut;         /* the exit future */
-    tick__watch w;           /* the pidfd, while not reaped */
-    tick_link link;          /* in procs->children while watched */
+    tick__watch w;           /* the pidfd (w.fd), -1 when polled */
+    tick_link link;          /* in procs->children until reaped */
     tick_loop *loop;
     pid_t pid;
     bool reaped;
+    bool cancelled;          /* the exit future was cancelled */
 } child;
 
 struct tick__procs {
     tick_link children;
+    tick_loop *loop;
+    tick_timer poll;         /* the no-pidfd fallback */
+    unsigned npolled;        /* children without a pidfd, not reaped */
 };
 
 static int pidfd_open_(pid_t pid)
@@ -39,24 +51,37 @@ static int pidfd_open_(pid_t pid)
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static int pidfd_kill(int pidfd, int sig)
+static int child_kill(child *c, int sig)
 {
-    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    if (c->w.fd >= 0)
+        return (int)syscall(SYS_pidfd_send_signal, c->w.fd, sig, NULL, 0);
+    return kill(c->pid, sig);
 }
+
+static void child_finish(child *c, int status);
+static int child_reap(child *c, int flags, int *status);
 
 static void child_free(tick_future *f)
 {
     free(tick_container_of(f, child, fut));
 }
 
-/* Cancel = SIGKILL; the watch stays until the child is reaped. */
+/* Cancel = SIGKILL; the pidfd watch stays until the child is reaped. */
 static bool child_cancel(tick_future *f)
 {
     child *c = tick_container_of(f, child, fut);
+    int status = 0, rc;
 
-    if (!c->reaped) {
-        pidfd_kill(c->w.fd, SIGKILL);
-        tick__loop_active_dec(c->loop);
+    if (c->reaped || c->cancelled)
+        return true;
+    c->cancelled = true;
+    tick__loop_active_dec(c->loop);
+    child_kill(c, SIGKILL);
+    if (c->w.fd < 0) {
+        /* polled: reap now rather than poll for nobody (a SIGKILLed
+         * child exits at once); the canceller's reference keeps c */
+        rc = child_reap(c, 0, &status);
+        child_finish(c, rc < 0 ? rc : status);
     }
     return true;
 }
@@ -66,11 +91,15 @@ static const tick_future_ops child_ops = { "process", child_free, child_cancel }
 /* Reaped (status >= 0) or lost (< 0): unwatch, close, complete. */
 static void child_finish(child *c, int status)
 {
-    tick__watch_del(c->loop, &c->w);
-    close(c->w.fd);
+    if (c->w.fd >= 0) {
+        tick__watch_del(c->loop, &c->w);
+        close(c->w.fd);
+    } else if (--c->loop->procs->npolled == 0) {
+        tick_timer_stop(c->loop, &c->loop->procs->poll);   /* nobody to poll */
+    }
     c->reaped = true;
     tick_link_remove(&c->link);
-    if (!tick_future_done(&c->fut)) {
+    if (!tick_future_done(&c->fut) && !c->cancelled) {
         if (status < 0)
             tick_future_set_error(&c->fut, status);
         else
@@ -98,9 +127,11 @@ static int wait_status(const siginfo_t *si)
 static int child_reap(child *c, int flags, int *status)
 {
     siginfo_t si = { .si_pid = 0 };
+    idtype_t type = c->w.fd >= 0 ? (idtype_t)P_PIDFD : P_PID;
+    id_t id = c->w.fd >= 0 ? (id_t)c->w.fd : (id_t)c->pid;
 
     for (;;) {
-        if (waitid((idtype_t)P_PIDFD, (id_t)c->w.fd, &si, WEXITED | flags) == 0)
+        if (waitid(type, id, &si, WEXITED | flags) == 0)
             break;
         if (errno != EINTR)
             return -errno;
@@ -123,13 +154,37 @@ static void child_on_events(tick__watch *w, uint32_t events)
     child_finish(c, rc < 0 ? rc : status);   /* -ECHILD: reaped elsewhere */
 }
 
+/* The fallback's timer (a resolver: it only completes futures). */
+static void procs_poll(tick_handle *h)
+{
+    struct tick__procs *p = tick_container_of(h, struct tick__procs, poll.handle);
+    tick_link *l = p->children.next;
+
+    while (l != &p->children) {
+        child *c = tick_container_of(l, child, link);
+        int status = 0;
+        l = l->next;                 /* c may leave the list */
+        if (c->w.fd < 0) {
+            int rc = child_reap(c, WNOHANG, &status);
+            if (rc != 0)
+                child_finish(c, rc < 0 ? rc : status);
+        }
+    }
+    if (p->npolled)
+        tick_call_later(p->loop, &p->poll, POLL_NS);
+}
+
+static const tick_handle_class poll_cls = { procs_poll, "procs_poll" };
+
 static struct tick__procs *procs_state(tick_loop *loop)
 {
     if (!loop->procs) {
-        struct tick__procs *p = tick__malloc(sizeof *p);
+        struct tick__procs *p = tick__calloc(1, sizeof *p);
         if (!p)
             return NULL;
+        p->loop = loop;
         tick_link_init(&p->children);
+        tick__timer_init_resolver(&p->poll, "process poll", &poll_cls);
         loop->procs = p;
     }
     return loop->procs;
@@ -204,18 +259,26 @@ int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
         free(c);
         return rc;
     }
+    c->loop = loop;
+    c->pid = cpid;
+    c->w.on_events = child_on_events;
+    c->w.fd = -1;
     pidfd = pidfd_open_(cpid);
-    if (pidfd < 0) {
+    if (pidfd < 0 && errno == ENOSYS) {
+        p->npolled++;                /* the fallback: poll this one */
+        if (!tick_timer_armed(&p->poll) &&
+            (rc = tick_call_later(loop, &p->poll, POLL_NS)) < 0) {
+            p->npolled--;
+            kill_and_reap(cpid);
+            free(c);
+            return rc;
+        }
+    } else if (pidfd < 0) {
         rc = -errno;
         kill_and_reap(cpid);
         free(c);
         return rc;
-    }
-    c->loop = loop;
-    c->pid = cpid;
-    c->w.on_events = child_on_events;
-    rc = tick__watch_add(loop, &c->w, pidfd, EPOLLIN | EPOLLET);
-    if (rc < 0) {
+    } else if ((rc = tick__watch_add(loop, &c->w, pidfd, EPOLLIN | EPOLLET)) < 0) {
         close(pidfd);
         kill_and_reap(cpid);
         free(c);
@@ -239,7 +302,7 @@ int tick_process_kill(tick_future *exit, int sig)
     c = tick_container_of(exit, child, fut);
     if (c->reaped)
         return -ESRCH;
-    if (pidfd_kill(c->w.fd, sig) < 0)
+    if (child_kill(c, sig) < 0)
         return -errno;
     return 0;
 }
@@ -254,12 +317,16 @@ void tick__process_shutdown(tick_loop *loop)
         child *c = tick_container_of(p->children.next, child, link);
         int status = 0, rc;
 
-        pidfd_kill(c->w.fd, SIGKILL);
+        if (!c->cancelled && !tick_future_done(&c->fut)) {
+            c->cancelled = true;
+            tick__loop_active_dec(loop);
+            tick_future_set_error(&c->fut, -ECANCELED);
+        }
+        child_kill(c, SIGKILL);
         rc = child_reap(c, 0, &status);
-        if (!tick_future_done(&c->fut))
-            tick_future_cancel(&c->fut);
         child_finish(c, rc < 0 ? rc : status);
     }
+    tick_timer_stop(loop, &p->poll);
     free(p);
     loop->procs = NULL;
 }

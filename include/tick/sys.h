@@ -13,19 +13,19 @@
  *     {
  *         struct supervisor *s = tick_container_of(t, struct supervisor, task);
  *         tick_loop *loop = tick_task_loop(t);
- *         tick_future *exit;
+ *         tick_future *child;
  *         intptr_t rc;
  *         TICK_BEGIN(t);
  *         // blocking work, off the loop thread
  *         TICK_AWAIT(t, tick_run_in_thread(loop, count, "data"), rc);
  *         // a child: the exit future resolves with the wait status
- *         static char *const argv[] = { "sleep", "1", NULL };
+ *         static char *const argv[] = { "sh", "-c", "exit 7", NULL };
  *         tick_spawn_opts opts = TICK_SPAWN_OPTS_INIT(argv);
- *         if (tick_spawn(loop, &opts, &s->pid, &exit) < 0)
+ *         if (tick_spawn(loop, &opts, &s->pid, &child) < 0)
  *             TICK_FAIL(t, -EAGAIN);
- *         TICK_AWAIT(t, exit, rc);
+ *         TICK_AWAIT(t, child, rc);
  *         if (rc >= 0 && WIFEXITED(rc))
- *             printf("exit %d\n", WEXITSTATUS(rc));
+ *             printf("exit %d\n", WEXITSTATUS((int)rc));
  *         // wait for SIGHUP
  *         TICK_AWAIT(t, tick_signal_wait(loop, SIGHUP), rc);
  *         TICK_RETURN(t, rc);                   // SIGHUP
