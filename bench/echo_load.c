@@ -19,6 +19,8 @@
  *   rt=<round trips> secs=<window> rate=<rt/s> server_cpu_ns=<ns>
  *   cpu_per_rt=<ns> client_cpu=<fraction of one core> server_cpu=<fraction>
  *   sleeps_per_rt=<server voluntary context switches per round trip>
+ *   server_rq_wait=<fraction of the window the server was runnable but
+ *   waiting for its CPU> client_rq_wait=<the same for this process>
  * Exit status 0, or 1 with a message on stderr (connect timeout, server
  * closed a connection, data mismatch).
  */
@@ -135,6 +137,22 @@ static long long proc_counter(pid_t pid, const char *file, const char *name)
     return v;
 }
 
+/* Nanoseconds the thread (group leader) spent runnable but waiting for a
+ * CPU, from /proc/PID/schedstat (field 2), or -1: the direct measure of
+ * another process competing for the pinned core. */
+static long long proc_rq_wait_ns(const char *pid)
+{
+    char path[64];
+    unsigned long long run = 0, wait = 0;
+    snprintf(path, sizeof path, "/proc/%s/schedstat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = fscanf(f, "%llu %llu", &run, &wait);
+    fclose(f);
+    return n == 2 ? (long long)wait : -1;
+}
+
 static double self_cpu_s(void)
 {
     struct rusage ru;
@@ -248,7 +266,9 @@ int main(int argc, char **argv)
     uint64_t t_end = t_begin + (uint64_t)(secs * 1e9);
     bool measuring = false;
     uint64_t rt = 0, rt0 = 0, m0 = 0, m1 = 0;
-    long long cpu0 = -1, cpu1 = -1, sw0 = -1, sw1 = -1;
+    long long cpu0 = -1, cpu1 = -1, sw0 = -1, sw1 = -1, sq0 = -1, sq1 = -1, cq0 = -1, cq1 = -1;
+    char spid[24];
+    snprintf(spid, sizeof spid, "%d", (int)server);
     double self0 = 0, self1 = 0;
     static char buf[MAX_MSG];
     struct epoll_event evs[256];
@@ -289,14 +309,18 @@ int main(int argc, char **argv)
             if (server) {
                 cpu0 = proc_cpu_ns(server);
                 sw0 = proc_counter(server, "status", "voluntary_ctxt_switches");
+                sq0 = proc_rq_wait_ns(spid);
             }
+            cq0 = proc_rq_wait_ns("self");
             self0 = self_cpu_s();
         } else if (measuring && t >= t_end) {
             m1 = t;
             if (server) {
                 cpu1 = proc_cpu_ns(server);
                 sw1 = proc_counter(server, "status", "voluntary_ctxt_switches");
+                sq1 = proc_rq_wait_ns(spid);
             }
+            cq1 = proc_rq_wait_ns("self");
             self1 = self_cpu_s();
             break;
         }
@@ -306,11 +330,13 @@ int main(int argc, char **argv)
     long long cpu = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
     double per = count ? 1.0 / (double)count : 0;
     printf("rt=%llu secs=%.3f rate=%.0f server_cpu_ns=%lld cpu_per_rt=%.1f client_cpu=%.2f "
-           "server_cpu=%.2f sleeps_per_rt=%.4f\n",
+           "server_cpu=%.2f sleeps_per_rt=%.4f server_rq_wait=%.3f client_rq_wait=%.3f\n",
            (unsigned long long)count, window, (double)count / window, cpu,
            cpu >= 0 ? (double)cpu * per : -1.0, (self1 - self0) / window,
            cpu >= 0 ? (double)cpu * 1e-9 / window : -1.0,
-           sw0 >= 0 && sw1 >= 0 ? (double)(sw1 - sw0) * per : -1.0);
+           sw0 >= 0 && sw1 >= 0 ? (double)(sw1 - sw0) * per : -1.0,
+           sq0 >= 0 && sq1 >= 0 ? (double)(sq1 - sq0) * 1e-9 / window : -1.0,
+           cq0 >= 0 && cq1 >= 0 ? (double)(cq1 - cq0) * 1e-9 / window : -1.0);
     for (unsigned i = 0; i < nconn; i++)
         close(cs[i].fd);
     free(cs);
