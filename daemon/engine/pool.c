@@ -144,33 +144,39 @@ static void pool_on_events(tick__watch *w, uint32_t events)
     pool_collect(tick_container_of(w, struct tick__pool, w));
 }
 
-static struct tick__pool *pool_state(tick_loop *loop)
+static int pool_state(tick_loop *loop, struct tick__pool **out)
 {
     struct tick__pool *p = loop->pool;
+    int rc;
 
-    if (p)
-        return p;
+    if (p) {
+        *out = p;
+        return 0;
+    }
     p = tick__calloc(1, sizeof *p);
     if (!p)
-        return NULL;
+        return -ENOMEM;
     p->loop = loop;
     tick_link_init(&p->queue);
     tick_link_init(&p->done);
     p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->efd < 0) {
+        rc = -errno;
         free(p);
-        return NULL;
+        return rc;
     }
     p->w.on_events = pool_on_events;
-    if (tick__watch_add(loop, &p->w, p->efd, EPOLLIN | EPOLLET) < 0) {
+    rc = tick__watch_add(loop, &p->w, p->efd, EPOLLIN | EPOLLET);
+    if (rc < 0) {
         close(p->efd);
         free(p);
-        return NULL;
+        return rc;
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     loop->pool = p;
-    return p;
+    *out = p;
+    return 0;
 }
 
 /* Start one more worker, with every signal blocked from its first
@@ -192,14 +198,11 @@ static int pool_grow(struct tick__pool *p)
 
 tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
 {
-    struct tick__pool *p;
+    struct tick__pool *p = NULL;
     job *j;
-    int rc = 0;
+    int rc;
 
-    if (!loop || !fn)
-        return NULL;
-    p = pool_state(loop);
-    if (!p)
+    if (!loop)
         return NULL;
     j = tick__calloc(1, sizeof *j);
     if (!j)
@@ -207,7 +210,14 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
     tick_future_init(&j->fut, loop, &job_ops);
     j->fn = fn;
     j->arg = arg;
+    j->abandoned = true;             /* until queued: a cancel is a no-op */
     tick_link_init(&j->link);
+    rc = fn ? pool_state(loop, &p) : -EINVAL;
+    if (rc < 0) {
+        tick_future_set_error(&j->fut, rc);
+        return &j->fut;
+    }
+    rc = 0;
 
     pthread_mutex_lock(&p->lock);
     if (p->queued + 1 > p->idle && p->nthreads < TICK_POOL_THREADS)
@@ -219,6 +229,7 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
         return &j->fut;
     }
     tick_list_append(&p->queue, &j->link);
+    j->abandoned = false;
     p->queued++;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);

@@ -115,6 +115,9 @@ typedef struct tick_fd tick_fd;
  * steady state). Returns 0, -EINVAL, -ENOMEM, or epoll's -errno (-EPERM for
  * a regular file, which epoll cannot watch). The fd stays the caller's
  * until tick_fd_close(): do not close it behind the tick_fd's back.
+ * Open a listening socket after listen(): a fresh TCP socket reports
+ * EPOLLHUP, which would stick. (tick_fd_connect() starts from a clean
+ * state, so a socket to be connected may be opened before.)
  */
 TICK_API int tick_fd_open(tick_loop *loop, int fd, tick_fd **out);
 

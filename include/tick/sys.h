@@ -126,7 +126,8 @@ typedef intptr_t (*tick_thread_fn)(void *arg);
  * cannot be interrupted, so it finishes and its result is discarded (arg
  * must stay valid until then: keep it out of memory the cancel frees, or
  * make the job own it). tick_loop_close() joins the pool and so waits for
- * running jobs. fn must not call the loop's API (it is not the loop's
+ * running jobs. A NULL fn gives a future failed with -EINVAL; failing to
+ * start any worker, one failed with pthread_create's error. fn must not call the loop's API (it is not the loop's
  * thread), except tick_call_threadsafe()/tick_loop_wakeup().
  */
 #define TICK_POOL_THREADS 4

@@ -441,6 +441,38 @@ START_TEST(emfile_on_accept_does_not_spin)
 }
 END_TEST
 
+/* ---- out of memory, and fds epoll refuses ---- */
+START_TEST(allocation_failures_and_bad_fds)
+{
+    int sv[2];
+    tick_fd *a;
+    tick_future *held[4];
+    pair(sv);
+    tick_test_fail_alloc_after(1);
+    ck_assert_int_eq(tick_fd_open(loop, sv[0], &a), -ENOMEM);
+    ck_assert_int_eq(tick_fd_open(loop, sv[0], &a), 0);
+    for (int i = 0; i < 4; i++)                       /* every slot held */
+        held[i] = tick_fd_writable(a);
+    tick_test_fail_alloc_after(1);
+    ck_assert_ptr_null(tick_fd_readable(a));          /* a 5th needs memory */
+    tick_future *f = tick_fd_readable(a);             /* heap op when it can */
+    ck_assert_ptr_nonnull(f);
+    tick_future_cancel(f);
+    tick_future_unref(f);
+    for (int i = 0; i < 4; i++) {
+        tick_future_cancel(held[i]);
+        tick_future_unref(held[i]);
+    }
+    tick_fd_close(a);
+    close(sv[1]);
+    int file = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_eq(tick_fd_open(loop, file, &a), -EPERM);
+    close(file);
+    ck_assert_int_eq(tick_fd_open(loop, -1, &a), -EINVAL);
+    ck_assert_int_eq(tick_fd_close(NULL), 0);
+}
+END_TEST
+
 static Suite *io_ops_suite(void)
 {
     Suite *s = suite_create("io_ops");
@@ -455,6 +487,7 @@ static Suite *io_ops_suite(void)
     tcase_add_test(tc, held_future_is_not_recycled);
     tcase_add_test(tc, burst_limit_yields_to_the_loop);
     tcase_add_test(tc, emfile_on_accept_does_not_spin);
+    tcase_add_test(tc, allocation_failures_and_bad_fds);
     suite_add_tcase(s, tc);
     return s;
 }
