@@ -3,27 +3,45 @@
 #define TICK_TEST_HELPERS_H
 
 #include <check.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include "tick/tick.h"
 
 /* engine test hook (alloc.c): the n-th allocation from now fails */
 void tick_test_fail_alloc_after(unsigned long n);
 
-/* A fresh loop per test; every test must leave it closable. */
+/* Open fds of this process (for leak checks). */
+static inline int count_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* A fresh loop per test; every test must leave it closable, and leave no
+ * fd open that it did not find open. */
 static tick_loop *loop;
+static int fds_before_loop;
 
 static inline void loop_setup(void)
 {
+    fds_before_loop = count_open_fds();
     ck_assert_int_eq(tick_loop_new(&loop), 0);
 }
 
 static inline void loop_teardown(void)
 {
+    tick_test_fail_alloc_after(0);
     /* run a few ticks so pending frees and closes complete */
     for (int i = 0; i < 3; i++)
         tick_loop_run_once(loop, false);
     ck_assert_int_eq(tick_loop_close(loop), 0);
     loop = NULL;
+    ck_assert_int_eq(count_open_fds(), fds_before_loop);
 }
 
 /* Run ticks until *flag becomes true or max ticks pass. */

@@ -46,31 +46,6 @@ static const tick_task_class supervisor_class = { supervisor_step, NULL };
 
 #include "helpers.h"
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
-static int fds_at_start;
-
-static void setup(void)
-{
-    fds_at_start = count_fds();
-    loop_setup();
-}
-
-static void teardown(void)
-{
-    loop_teardown();
-    ck_assert_int_eq(count_fds(), fds_at_start);
-}
-
 /* ---- a gate the test opens to let blocked jobs finish ---- */
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
@@ -286,7 +261,7 @@ static Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
     TCase *tc = tcase_create("pool");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, loop_setup, loop_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, job_result_on_a_worker);
     tcase_add_test(tc, many_jobs_few_threads_coalesced_wakeups);

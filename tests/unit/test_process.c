@@ -11,31 +11,6 @@
 #include "internal.h"     /* first: helpers.h defines a global `loop` */
 #include "helpers.h"
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
-static int fds_at_start;
-
-static void setup(void)
-{
-    fds_at_start = count_fds();
-    loop_setup();
-}
-
-static void teardown(void)
-{
-    loop_teardown();
-    ck_assert_int_eq(count_fds(), fds_at_start);
-}
-
 /* Spawn argv and run the loop until it exits; returns the wait status. */
 static int run_child(char *const *argv, char *const *envp, int out_fd)
 {
@@ -218,7 +193,7 @@ static Suite *process_suite(void)
 {
     Suite *s = suite_create("process");
     TCase *tc = tcase_create("process");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, loop_setup, loop_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, true_exits_zero);
     tcase_add_test(tc, exit_status_three);

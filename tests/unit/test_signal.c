@@ -9,31 +9,6 @@
 #include "internal.h"     /* first: helpers.h defines a global `loop` */
 #include "helpers.h"
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
-static int fds_at_start;
-
-static void setup(void)
-{
-    fds_at_start = count_fds();
-    loop_setup();
-}
-
-static void teardown(void)
-{
-    loop_teardown();
-    ck_assert_int_eq(count_fds(), fds_at_start);
-}
-
 START_TEST(signal_resolves_with_its_number)
 {
     tick_future *f = tick_signal_wait(loop, SIGUSR1);
@@ -183,7 +158,7 @@ static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
     TCase *tc = tcase_create("signal");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, loop_setup, loop_teardown);
     tcase_add_test(tc, signal_resolves_with_its_number);
     tcase_add_test(tc, every_waiter_completes_and_only_its_signal);
     tcase_add_test(tc, coalesced_and_remembered);
