@@ -128,6 +128,8 @@ static void instance_free(tick_instance *in)
         d->release(in);
         current = prev;
     }
+    /* after release(), which may be what forgot a timer */
+    tickd_instance_disarm(in, in->mod->refs == 1);
     tick_link_remove(&in->link);
     tick_link_remove(&in->all);
     in->mod->instances--;

@@ -67,6 +67,12 @@ typedef void (*tickd_stop_done_fn)(void *arg);
 int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
                      tickd_stop_done_fn done, void *arg);
 
+/* disarm.c: cancel the timers and queued handles that live in the
+ * instance's memory or, when last_ref (the module is about to be
+ * unloaded), in its module; each is logged as a plugin bug. Returns how
+ * many. Called by instance_free() after release(). */
+size_t tickd_instance_disarm(tick_instance *in, bool last_ref);
+
 /* Called when an instance's status text changes (main sends STATUS=). */
 void tickd_instance_set_status_hook(void (*fn)(void));
 /* Live instances in the registry (any state), and an iterator. */

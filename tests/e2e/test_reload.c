@@ -316,6 +316,50 @@ START_TEST(twenty_reloads_leak_no_fds)
 }
 END_TEST
 
+/* A plugin that leaves plain timers armed after stop() (one in its .bss,
+ * one in its instance memory): removing it on reload must not leave the
+ * loop calling into the dlclosed module or the freed instance. The
+ * daemon disarms them before the unload and says so. */
+START_TEST(timers_left_armed_are_disarmed_before_unload)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t p1 = e2e_free_port();
+    char dir[PATH_MAX], src[PATH_MAX + 32], dst[PATH_MAX + 32];
+    E2E_FMT(dir, sizeof dir, "%s/plugins", d.dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    E2E_FMT(src, sizeof src, "%s/echo.so", e2e_plugins());
+    E2E_FMT(dst, sizeof dst, "%s/echo.so", dir);
+    e2e_copy_file(src, dst, 0755);
+    E2E_FMT(src, sizeof src, "%s/leaktimer.so", e2e_fixtures());
+    E2E_FMT(dst, sizeof dst, "%s/leaktimer.so", dir);
+    e2e_copy_file(src, dst, 0755);
+
+    e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n"
+               "\n[plugin:lt]\nmodule = leaktimer\n", dir, p1);
+    e2e_start(&d);
+    e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n",
+               dir, p1);
+    e2e_reload(&d);
+    ck_assert_msg(e2e_wait_log(&d, "reloaded: 0 started, 1 stopped, 1 unchanged", 2000),
+                  "stderr:\n%s", e2e_read_file(d.err));
+    ck_assert_msg(e2e_wait_log(&d, "tickd: error: plugin:lt: timer 'leaked module "
+                               "timer' (callback leaktimer_fire) still armed after "
+                               "stop(); disarmed before unloading the module", 100),
+                  "stderr:\n%s", e2e_read_file(d.err));
+    ck_assert(e2e_wait_log(&d, "timer 'leaked instance timer'", 100));
+    /* past the timers' 300 ms: nothing fired, nothing crashed */
+    usleep(500 * 1000);
+    ck_assert_msg(!e2e_exited(&d), "stderr:\n%s", e2e_read_file(d.err));
+    ck_assert(!strstr(e2e_read_file(d.err), "leaked timer fired"));
+    int fd = e2e_connect(p1);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(e2e_echo_roundtrip(fd, "still serving"));
+    close(fd);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e reload");
@@ -327,6 +371,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, start_failure_on_reload_keeps_daemon_running);
     tcase_add_test(tc, sighup_burst_ends_on_last_config);
     tcase_add_test(tc, twenty_reloads_leak_no_fds);
+    tcase_add_test(tc, timers_left_armed_are_disarmed_before_unload);
     suite_add_tcase(s, tc);
     return s;
 }
