@@ -424,7 +424,15 @@ static int parse_dropins(struct tickd_config *cfg, struct paths *paths,
         if (rc == 0 && !file) {
             tickd_error_set(err, cfg->path, 0, "out of memory");
             rc = -ENOMEM;
-        } else if (rc == 0 && stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+        } else if (rc == 0 && stat(file, &st) < 0) {
+            /* Gone since scandir, or a dangling symlink: not a regular
+             * file, skipped. Anything else (EACCES, ELOOP) would leave a
+             * drop-in out without a word: an error. */
+            if (errno != ENOENT) {
+                rc = -errno;
+                tickd_error_set(err, file, 0, "cannot open: %s", strerror(-rc));
+            }
+        } else if (rc == 0 && S_ISREG(st.st_mode)) {
             rc = parse_file(cfg, file, false, paths, err);
         }
         free(file);

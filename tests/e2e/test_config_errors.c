@@ -438,6 +438,34 @@ START_TEST(include_dir_only_in_main_file)
 }
 END_TEST
 
+/* A *.ini in the drop-in directory that cannot be examined (here a
+ * symlink loop: ELOOP; for a non-root tickd also EACCES on a directory
+ * it may list but not search) is an error naming the file, not a drop-in
+ * silently left out. A subdirectory named *.ini is skipped. */
+START_TEST(dropin_that_cannot_be_read)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char dir[PATH_MAX], f[PATH_MAX + 32];
+    E2E_FMT(dir, sizeof dir, "%s/conf.d", d.dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    E2E_FMT(f, sizeof f, "%s/10-dir.ini", dir);
+    ck_assert_int_eq(mkdir(f, 0755), 0);
+    E2E_FMT(f, sizeof f, "%s/20-loop.ini", dir);
+    ck_assert_int_eq(symlink("20-loop.ini", f), 0);
+    e2e_config(&d, "[daemon]\nplugin_dir = %s\ninclude_dir = conf.d\n", e2e_plugins());
+
+    const char *args[] = { "-t", "-c", d.conf, NULL };
+    int rc = e2e_run(&d, args, 10000);
+    char *err = e2e_read_file(d.err);
+    ck_assert_msg(rc == EX_CONFIG_, "exit %d, stderr:\n%s", rc, err);
+    ck_assert_msg(strstr(err, "conf.d/20-loop.ini: cannot open: Too many levels of "
+                         "symbolic links\n") != NULL, "stderr:\n%s", err);
+    free(err);
+    e2e_kill(&d);
+}
+END_TEST
+
 /* A private plugin dir holding a copy of the heartbeat module. */
 static void private_plugin_dir(e2e_daemon *d, char *dir, size_t len,
                                mode_t dir_mode, mode_t file_mode)
@@ -626,6 +654,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, descriptor_without_start);
     tcase_add_test(tc, line_too_long);
     tcase_add_test(tc, include_dir_only_in_main_file);
+    tcase_add_test(tc, dropin_that_cannot_be_read);
     tcase_add_test(tc, group_writable_module);
     tcase_add_test(tc, group_writable_plugin_dir);
     tcase_add_test(tc, module_owned_by_another_user);
