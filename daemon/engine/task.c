@@ -69,8 +69,17 @@ static void task_step(tick_handle *h)
     int status = t->cls->step(t);
     loop->current_task = prev_task;
     loop->current_group = prev_group;
-    if (status == TICK_TASK_YIELDED)
+    if (status == TICK_TASK_YIELDED) {
+        /* A yielded task waits on nothing. If its last await was cut short
+         * by a cancellation, the future it left can still be pending (shared
+         * with other waiters, or finishing its own cancellation): forget it,
+         * or task_cancel() would take the task, now in the ready queue, for
+         * one suspended on that future and cut the next await, losing the
+         * value of a done future. */
+        if (t->awaited && !tick_future_done(t->awaited))
+            t->awaited = tick_future_unref(t->awaited);
         tick_call_soon(loop, &t->step);
+    }
     else if (status == TICK_TASK_FINISHED)
         tick_future_unref(&t->future);   /* the engine's reference */
 }

@@ -292,6 +292,55 @@ START_TEST(cancel_after_wakeup_keeps_value)
 }
 END_TEST
 
+/* A cut await leaves the shared future pending (others wait on it). After
+ * the body swallows that cancellation and yields, a second cancel finds the
+ * task in the ready queue, not suspended: it must be delivered at the next
+ * await that would suspend, and an await of a done future keeps its value
+ * (it used to be taken for a suspension on the stale future: the done
+ * await then returned -ECANCELED and its value was lost). */
+struct cutyield { tick_task task; tick_future *on, *done; intptr_t rc1, rc2, rc3; };
+static int cutyield_step(tick_task *t)
+{
+    struct cutyield *c = tick_container_of(t, struct cutyield, task);
+    TICK_BEGIN(t);
+    TICK_AWAIT(t, tick_future_ref(c->on), c->rc1);
+    tick_task_uncancel(t);
+    TICK_YIELD(t);
+    TICK_AWAIT(t, tick_future_ref(c->done), c->rc2);
+    TICK_AWAIT(t, tick_sleep(tick_task_loop(t), 1 * TICK_MSEC), c->rc3);
+    TICK_RETURN(t, 0);
+    TICK_END(t);
+}
+static const tick_task_class cutyield_class = { cutyield_step, NULL };
+static void nop_cb(tick_handle *h) { (void)h; }
+
+START_TEST(cancel_while_yielded_after_cut_await)
+{
+    struct cutyield c = { 0 };
+    tick_handle other;
+    tick_handle_init(&other, "other", nop_cb);
+    tick_future_new(loop, &c.on);
+    tick_future_new(loop, &c.done);
+    tick_future_set_result(c.done, 5);
+    tick_future_add_done_callback(c.on, &other);      /* c.on is shared */
+    tick_task_start(loop, &c.task, "c", &cutyield_class);
+    tick_loop_run_once(loop, false);                  /* suspended on c.on */
+    tick_task_cancel(&c.task);
+    tick_loop_run_once(loop, false);                  /* cut, uncancel, yield */
+    ck_assert_int_eq(c.rc1, -ECANCELED);
+    ck_assert(!tick_future_done(c.on));
+    tick_task_cancel(&c.task);                        /* while yielded */
+    RUN_UNTIL(tick_future_done(&c.task.future), 1000);
+    ck_assert_int_eq(c.rc2, 5);
+    ck_assert_int_eq(c.rc3, -ECANCELED);
+    ck_assert(!tick_future_done(c.on));               /* still the other's */
+    ck_assert(tick_future_remove_done_callback(c.on, &other));
+    tick_future_unref(&c.task.future);
+    tick_future_unref(c.on);
+    tick_future_unref(c.done);
+}
+END_TEST
+
 /* ---- switch inside a body and two macros on one line ---- */
 struct sw { tick_task task; int i; int acc; };
 static int sw_step(tick_task *t)
@@ -408,6 +457,7 @@ static Suite *task_suite(void)
     tcase_add_test(tc, cancel_before_first_step_delivered_at_await);
     tcase_add_test(tc, swallowed_cancellation_is_counted);
     tcase_add_test(tc, cancel_after_wakeup_keeps_value);
+    tcase_add_test(tc, cancel_while_yielded_after_cut_await);
     tcase_add_test(tc, switch_and_two_macros_per_line);
     tcase_add_test(tc, fire_and_forget_frees);
     tcase_add_test(tc, group_cancel_and_drain);
