@@ -2,6 +2,8 @@
  * module.c — load, check and share plugin shared objects (module.h).
  */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,25 +31,15 @@ static const char *check_owner_mode(const struct stat *st, char *why, size_t len
     return NULL;
 }
 
-static int check_paths(const char *path, const char *instance, const char *file,
-                       int line, struct tickd_error *err)
+/* The directory holding path: its owner and mode decide who could have
+ * swapped the file. */
+static int check_dir(const char *path, const char *instance, const char *file,
+                     int line, struct tickd_error *err)
 {
     char why[160], *dir, *slash;
     const char *bad;
     struct stat st;
 
-    if (stat(path, &st) < 0)
-        return 0;   /* let dlopen say what is wrong, with the path */
-    if (!S_ISREG(st.st_mode)) {
-        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
-                        "not a regular file", instance, path);
-        return -EPERM;
-    }
-    if ((bad = check_owner_mode(&st, why, sizeof why))) {
-        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
-                        "file is %s", instance, path, bad);
-        return -EPERM;
-    }
     slash = strrchr(path, '/');
     dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
                 : strdup(".");
@@ -65,31 +57,111 @@ static int check_paths(const char *path, const char *instance, const char *file,
     return 0;
 }
 
+/*
+ * Open path and check the file actually opened (fstat, not stat): what
+ * dlopen then maps is that same inode, through /proc/self/fd/N, so the
+ * file cannot be swapped between the check and the load. O_NONBLOCK: a
+ * FIFO named x.so must not hang us before S_ISREG refuses it. Returns the
+ * fd, or < 0 with err set.
+ */
+static int open_checked(const char *path, const char *name, const char *instance,
+                        const char *file, int line, struct tickd_error *err)
+{
+    char why[160];
+    const char *bad;
+    struct stat st;
+    int fd, rc;
+
+    if ((rc = check_dir(path, instance, file, line, err)) < 0)
+        return rc;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        rc = -errno;
+        /* the words dlopen would have used */
+        tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': "
+                        "%s: cannot open shared object file: %s", instance, name,
+                        path, strerror(-rc));
+        return rc;
+    }
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': "
+                        "%s: %s", instance, name, path, strerror(-rc));
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
+                        "not a regular file", instance, path);
+        close(fd);
+        return -EPERM;
+    }
+    if ((bad = check_owner_mode(&st, why, sizeof why))) {
+        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
+                        "file is %s", instance, path, bad);
+        close(fd);
+        return -EPERM;
+    }
+    return fd;
+}
+
+/* dlerror() text names the file as we passed it (/proc/self/fd/N): put
+ * the path the operator wrote back in. */
+static const char *dl_message(const char *e, const char *alias, const char *path,
+                              char *buf, size_t len)
+{
+    const char *hit;
+    size_t n;
+
+    if (!e)
+        return "unknown error";
+    if (!alias[0] || !(hit = strstr(e, alias)))
+        return e;
+    n = strlen(alias);
+    /* "/proc/self/fd/5" must not match the start of "/proc/self/fd/57" */
+    if (hit[n] >= '0' && hit[n] <= '9')
+        return e;
+    snprintf(buf, len, "%.*s%s%s", (int)(hit - e), e, path, hit + n);
+    return buf;
+}
+
 static int module_load(struct tickd_module *m, const char *instance,
                        const char *file, int line, struct tickd_error *err)
 {
     const tick_plugin *d;
     Dl_info info;
-    const char *e;
+    char alias[40] = "", msg[1024];
+    const char *e, *target = m->path;
     int rc;
 
-    if ((rc = check_paths(m->path, instance, file, line, err)) < 0)
+    if ((rc = open_checked(m->path, m->name, instance, file, line, err)) < 0)
         return rc;
+    m->fd = rc;
+    snprintf(alias, sizeof alias, "/proc/self/fd/%d", m->fd);
+    /* Without /proc (an odd sandbox) fall back to the path: checked, but
+     * open to a swap between the check and the load. */
+    if (access(alias, F_OK) == 0)
+        target = alias;
+    else
+        alias[0] = '\0';
     (void)dlerror();   /* a stale message must not be reported as ours */
-    m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+    /* The fd stays open while the module is loaded, so no other module
+     * can get the same /proc/self/fd/N name (glibc matches names first). */
+    m->dl = dlopen(target, RTLD_NOW | RTLD_LOCAL);
     if (!m->dl) {
-        e = dlerror();
+        e = dl_message(dlerror(), alias, m->path, msg, sizeof msg);
         tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': %s",
-                        instance, m->name, e ? e : "unknown error");
+                        instance, m->name, e);
         return -ENOENT;
     }
     (void)dlerror();
     d = dlsym(m->dl, TICK_PLUGIN_SYMBOL);
     if (!d) {
         e = dlerror();
+        e = e ? dl_message(e, alias, m->path, msg, sizeof msg) : "symbol is NULL";
         tickd_error_set(err, file, line, "plugin:%s: module '%s' (%s) has no "
                         TICK_PLUGIN_SYMBOL " symbol: %s", instance, m->name,
-                        m->path, e ? e : "symbol is NULL");
+                        m->path, e);
         return -ENOENT;
     }
     if (d->abi_major != TICK_PLUGIN_ABI_MAJOR ||
@@ -125,6 +197,8 @@ static void module_free(struct tickd_module *m)
 {
     if (m->dl && dlclose(m->dl) != 0)
         tickd_log(TICK_LOG_WARNING, "dlclose %s: %s", m->path, dlerror());
+    if (m->fd >= 0)
+        close(m->fd);
     free(m->name);
     free(m->path);
     free(m);
@@ -146,6 +220,8 @@ int tickd_module_get(const char *name, const char *path, const char *instance,
         }
     }
     m = calloc(1, sizeof *m);
+    if (m)
+        m->fd = -1;
     if (!m || !(m->name = strdup(name)) || !(m->path = strdup(path))) {
         tickd_error_set(err, file, line, "out of memory");
         if (m)

@@ -21,6 +21,7 @@ struct tickd_module {
     char *name;                  /* module name (file name without .so) */
     char *path;                  /* the file dlopened */
     void *dl;
+    int fd;                      /* the file checked and dlopened, -1 */
     const tick_plugin *desc;
     const void *base;            /* load address, to map code to a module */
     unsigned refs;

@@ -3,6 +3,8 @@
  * line), start in the instance's task group, status hook, log prefix,
  * stop batches that drain the tasks before stop() and unload the module
  * with its last instance, and modules shared by instances. */
+#include <dlfcn.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -213,6 +215,34 @@ START_TEST(stop_long_sleeping_task_promptly)
 }
 END_TEST
 
+/* StrictModes without a window: the module file is opened, the opened
+ * file is checked (fstat), and what dlopen maps is that same open file
+ * (/proc/self/fd/N), not whatever the path names a moment later. The fd
+ * lives as long as the module (the fixture checks it is closed). */
+START_TEST(module_mapped_from_the_checked_fd)
+{
+    struct tickd_error err = { 0 };
+    tick_link list = TICK_LINK_INIT(list);
+    tick_instance *in;
+    struct stat by_fd, by_path;
+    char alias[64];
+    Dl_info info;
+
+    load("[plugin:hb]\nmodule = heartbeat\n");
+    ck_assert_int_eq(tickd_instance_new(loop, &cfg->sec[0], &in, &err), 0);
+    ck_assert_int_ge(in->mod->fd, 0);
+    ck_assert_int_eq(fstat(in->mod->fd, &by_fd), 0);
+    ck_assert_int_eq(stat(in->mod->path, &by_path), 0);
+    ck_assert(by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev);
+    snprintf(alias, sizeof alias, "/proc/self/fd/%d", in->mod->fd);
+    ck_assert(dladdr(in->mod->desc, &info));
+    ck_assert_str_eq(info.dli_fname, alias);
+    tick_list_append(&list, &in->link);
+    stop_list(&list);
+    ck_assert_uint_eq(tickd_module_count(), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("daemon instance");
@@ -226,6 +256,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, discard_never_started);
     tcase_add_test(tc, empty_stop_batch_completes);
     tcase_add_test(tc, stop_long_sleeping_task_promptly);
+    tcase_add_test(tc, module_mapped_from_the_checked_fd);
     suite_add_tcase(s, tc);
     return s;
 }
