@@ -122,8 +122,10 @@ static inline tick_timer *tick__heap_top(const tick__heap *h)
 TICK_HIDDEN void tick__timer_init_resolver(tick_timer *t, const char *name,
                                            const tick_handle_class *cls);
 
-/* timer.c: fire due timers (resolve phase); ms until the next, -1 if none */
-TICK_HIDDEN void tick__timers_run(tick_loop *loop);
+/* timer.c: fire the due timers armed before the tick began, i.e. whose
+ * seq is below armed_before, loop->timer_seq read then (resolve phase);
+ * ms until the next, -1 if none */
+TICK_HIDDEN void tick__timers_run(tick_loop *loop, uint64_t armed_before);
 TICK_HIDDEN int tick__timers_timeout_ms(const tick_loop *loop);
 
 /* Heap-allocate with an injectable failure for the OOM tests. */

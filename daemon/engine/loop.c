@@ -297,13 +297,15 @@ int tick_loop_run_once(tick_loop *loop, bool block)
     loop->in_tick = true;
     loop->tick++;
     loop->stats.ticks++;
+    /* timers the resolve phase arms for "now" mean the next tick */
+    uint64_t armed_before = loop->timer_seq;
 
     int rc = poll_phase(loop, poll_timeout_ms(loop, block));
     if (rc < 0) {
         loop->in_tick = false;
         return rc;
     }
-    tick__timers_run(loop);
+    tick__timers_run(loop, armed_before);
 
     tick_list_splice(&loop->running, &loop->ready);
     if (loop->trace)

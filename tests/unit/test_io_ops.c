@@ -420,6 +420,75 @@ START_TEST(emfile_on_accept_does_not_spin)
 }
 END_TEST
 
+/* More than one shed batch waits: a tick sheds at most EMFILE_SHED_MAX
+ * (64) connections and leaves the rest to the next tick. (The retry timer
+ * re-armed for "now" from inside the resolve phase used to fire again in
+ * the same timer pass, so one tick shed the whole backlog however long.) */
+static bool shed_gone(int c)
+{
+    char byte;
+    ssize_t n = recv(c, &byte, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+START_TEST(emfile_sheds_a_bounded_batch_per_tick)
+{
+    enum { NCLIENTS = 200 };
+    struct sockaddr_in addr;
+    struct rlimit old, rl;
+    socklen_t alen = sizeof addr;
+    tick_fd *lfd;
+    int cl[NCLIENTS], fill[64], nfill = 0;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(s, 0);
+    addr = (struct sockaddr_in){ .sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&addr, sizeof addr), 0);
+    ck_assert_int_eq(listen(s, 512), 0);
+    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&addr, &alen), 0);
+    ck_assert_int_eq(tick_fd_open(loop, s, &lfd), 0);
+    tick_future *acc = tick_fd_accept(lfd);           /* opens the spare */
+    ck_assert(!tick_future_done(acc));
+    for (int i = 0; i < NCLIENTS; i++) {
+        cl[i] = tcp_socket();
+        int rc = connect(cl[i], (struct sockaddr *)&addr, sizeof addr);
+        ck_assert(rc == 0 || errno == EINPROGRESS);
+    }
+    getrlimit(RLIMIT_NOFILE, &old);
+    rl = old;
+    rl.rlim_cur = (rlim_t)count_open_fds() + 8;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    for (int fd; nfill < 64 && (fd = dup(0)) >= 0;)
+        fill[nfill++] = fd;
+    ck_assert_int_eq(errno, EMFILE);
+
+    ck_assert_int_ge(tick_loop_run_once(loop, true), 0);   /* the edge */
+    int gone = 0;
+    for (int i = 0; i < NCLIENTS; i++)
+        gone += shed_gone(cl[i]);
+    ck_assert_msg(gone >= 1 && gone <= 64, "one tick shed %d connections", gone);
+    /* the rest goes in the following ticks, without waiting for a backoff */
+    for (int t = 0; t < 10 && gone < NCLIENTS; t++) {
+        ck_assert_int_ge(tick_loop_run_once(loop, true), 0);
+        gone = 0;
+        for (int i = 0; i < NCLIENTS; i++)
+            gone += shed_gone(cl[i]);
+    }
+    ck_assert_int_eq(gone, NCLIENTS);
+    ck_assert(!tick_future_done(acc));
+
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    tick_future_cancel(acc);
+    tick_future_unref(acc);
+    tick_fd_close(lfd);
+    for (int i = 0; i < NCLIENTS; i++)
+        close(cl[i]);
+}
+END_TEST
+
 /* ---- out of memory, and fds epoll refuses ---- */
 START_TEST(allocation_failures_and_bad_fds)
 {
@@ -466,6 +535,7 @@ static Suite *io_ops_suite(void)
     tcase_add_test(tc, held_future_is_not_recycled);
     tcase_add_test(tc, burst_limit_yields_to_the_loop);
     tcase_add_test(tc, emfile_on_accept_does_not_spin);
+    tcase_add_test(tc, emfile_sheds_a_bounded_batch_per_tick);
     tcase_add_test(tc, allocation_failures_and_bad_fds);
     suite_add_tcase(s, tc);
     return s;
