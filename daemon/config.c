@@ -188,14 +188,23 @@ static char *reader(char *str, int num, void *stream)
         p += 3;
     while (*p == ' ' || *p == '\t')
         p++;
+    /* The limit counts what is written, not how the line ends: "\n",
+     * "\r\n" or nothing at the end of the file. inih gets "\n". */
     len = strlen(p);
-    if (len + 1 > (size_t)num) {
+    if (len > 0 && p[len - 1] == '\n')
+        len--;
+    if (len > 0 && p[len - 1] == '\r')
+        len--;
+    if (len + 2 > (size_t)num) {
         PERR(ps, "line too long (more than %d characters)", num - 2);
         str[0] = '\n';
         str[1] = '\0';
         return str;
     }
-    memcpy(str, p, len + 1);
+    memcpy(str, p, len);
+    str[len] = '\n';
+    str[len + 1] = '\0';
+    p[len] = '\0';   /* section_header() sees the line without its end */
     if (*p == '[')
         section_header(ps, p);
     return str;

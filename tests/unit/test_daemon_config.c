@@ -230,6 +230,32 @@ START_TEST(long_line)
 }
 END_TEST
 
+/* The limit is on what is written, whatever ends the line: a 198-character
+ * line is fine with "\n", with "\r\n" (CRLF file) and as the last line
+ * without a newline; 199 characters are too many in all three cases. */
+START_TEST(line_limit_same_for_lf_crlf_and_eof)
+{
+    static const char *const ends[] = { "\n", "\r\n", "" };
+    char value[200], text[400];
+    struct tickd_config *cfg;
+
+    for (size_t i = 0; i < 3; i++) {
+        /* "message = " is 10 characters: 188 + 10 = 198 */
+        memset(value, 'v', 188);
+        value[188] = '\0';
+        snprintf(text, sizeof text, "[plugin:a]\r\nmessage = %s%s", value, ends[i]);
+        cfg = load_ok(put("tickd.ini", text));
+        ck_assert_uint_eq(cfg->sec[0].nkv, 1);
+        ck_assert_str_eq(cfg->sec[0].kv[0].value, value);
+        tickd_config_free(cfg);
+
+        strcat(value, "v");
+        snprintf(text, sizeof text, "[plugin:a]\r\nmessage = %s%s", value, ends[i]);
+        expect_error(text, 2, "line too long (more than 198 characters)");
+    }
+}
+END_TEST
+
 START_TEST(missing_file)
 {
     struct tickd_error err = { 0 };
@@ -337,6 +363,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, first_error_wins);
     tcase_add_test(tc, instance_errors);
     tcase_add_test(tc, long_line);
+    tcase_add_test(tc, line_limit_same_for_lf_crlf_and_eof);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, dropins_in_lexical_order);
     tcase_add_test(tc, dropin_errors);
