@@ -199,8 +199,16 @@ int tick_loop_close(tick_loop *loop)
 {
     if (!loop)
         return -EINVAL;
-    if (loop->in_run || !tick_list_empty(&loop->ready) || loop->timers.len ||
-        loop->stats.tasks_alive || loop->active)
+    /* in_tick: a handle closing its own loop would free it under run_once */
+    if (loop->in_run || loop->in_tick || !tick_list_empty(&loop->ready) ||
+        loop->timers.len || loop->stats.tasks_alive || loop->active)
+        return -EBUSY;
+    /* a handle posted from a thread is scheduled as well: dropping it would
+     * strand its poster, which may not touch it until it has run */
+    pthread_mutex_lock(&loop->ts_lock);
+    bool posted = !tick_list_empty(&loop->ts_queue);
+    pthread_mutex_unlock(&loop->ts_lock);
+    if (posted)
         return -EBUSY;
     /* pool first: its workers may still ring the eventfd */
     tick__pool_shutdown(loop);

@@ -85,7 +85,9 @@ static inline bool tick_handle_scheduled(const tick_handle *h)
 TICK_API int tick_loop_new(tick_loop **out);
 
 /* Close and free the loop. -EBUSY (and nothing freed) while handles are
- * scheduled, timers armed, fds watched or tasks alive. */
+ * scheduled (tick_call_threadsafe() ones included), timers armed, fds
+ * watched or tasks alive, and when called from inside the loop's own run
+ * or tick. */
 TICK_API int tick_loop_close(tick_loop *loop);
 
 /* The calling thread's current loop, or NULL. */

@@ -206,6 +206,36 @@ START_TEST(close_refuses_while_scheduled)
 }
 END_TEST
 
+/* A handle posted from a thread and not yet run is scheduled too: close
+ * must refuse rather than drop it (its poster may not touch it until it
+ * ran). So must a close from inside a tick, which would free the loop
+ * under run_once. */
+static tick_loop *closing_loop;
+static int close_rc;
+static void closer_run(tick_handle *h) { (void)h; close_rc = tick_loop_close(closing_loop); }
+
+START_TEST(close_refuses_threadsafe_queued_and_in_tick)
+{
+    tick_loop *l2;
+    tick_handle h;
+    ts_count = 0;
+    ck_assert_int_eq(tick_loop_new(&l2), 0);
+    tick_handle_init(&h, "ts", ts_run);
+    ck_assert_int_eq(tick_call_threadsafe(l2, &h), 0);
+    ck_assert_int_eq(tick_loop_close(l2), -EBUSY);
+    ck_assert_int_eq(tick_loop_run_once(l2, true), 1);
+    ck_assert_int_eq(ts_count, 1);
+
+    closing_loop = l2;
+    close_rc = 1;
+    tick_handle_init(&h, "closer", closer_run);
+    tick_call_soon(l2, &h);
+    ck_assert_int_eq(tick_loop_run_once(l2, false), 1);
+    ck_assert_int_eq(close_rc, -EBUSY);
+    ck_assert_int_eq(tick_loop_close(l2), 0);
+}
+END_TEST
+
 START_TEST(run_until_complete_deadlock)
 {
     tick_future *f;
@@ -262,6 +292,7 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, trace_line_format);
     tcase_add_test(tc, call_threadsafe_many_threads);
     tcase_add_test(tc, threadsafe_wakes_blocked_poll);
+    tcase_add_test(tc, close_refuses_threadsafe_queued_and_in_tick);
     tcase_add_test(tc, run_until_stop);
     tcase_add_test(tc, close_refuses_while_scheduled);
     tcase_add_test(tc, run_until_complete_deadlock);
