@@ -526,11 +526,12 @@ static tick_future *op_arm(tick_fd *fd, fdop *op, fdop **side)
         fd->burst_tick = now_tick;
         fd->burst = 0;
     }
-    if (++fd->burst > FD_BURST) {
-        if (!tick_timer_armed(&fd->retry))
-            tick_call_later(fd->loop, &fd->retry, 0);
+    /* Defer when over the burst. If the retry cannot be armed (no memory
+     * to grow the timer heap), serve now instead: an edge-triggered fd that
+     * is already ready sends no event that would ever serve it later. */
+    if (++fd->burst > FD_BURST &&
+        (tick_timer_armed(&fd->retry) || tick_call_later(fd->loop, &fd->retry, 0) == 0))
         return &op->fut;
-    }
     fd_service(fd);
     return &op->fut;
 }

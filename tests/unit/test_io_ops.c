@@ -373,6 +373,46 @@ START_TEST(burst_limit_yields_to_the_loop)
 }
 END_TEST
 
+/* The 65th immediate op of a tick is deferred through the retry timer; if
+ * arming it fails (the heap cannot grow), the op must still complete: it
+ * used to stay pending for good, as an edge-triggered fd that is already
+ * ready sends no further event. */
+static void never_run(tick_handle *h) { (void)h; ck_abort_msg("timer fired"); }
+
+START_TEST(burst_deferral_survives_oom)
+{
+    int sv[2];
+    tick_fd *a;
+    tick_timer tm[64];
+    pair(sv);
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    ck_assert_int_eq(tick_fd_open(loop, sv[0], &a), 0);
+    tick_loop_run_once(loop, false);                  /* readable edge */
+    for (int i = 0; i < 64; i++) {                    /* heap full: 64 of 64 */
+        tick_timer_init(&tm[i], "far", never_run);
+        ck_assert_int_eq(tick_call_later(loop, &tm[i], 3600 * TICK_SEC), 0);
+    }
+    for (int i = 0; i < 64; i++) {                    /* the burst allowance */
+        tick_future *f = tick_fd_readable(a);
+        ck_assert(tick_future_done(f));
+        tick_future_unref(f);
+    }
+    tick_test_fail_alloc_after(1);                    /* the heap's growth */
+    tick_future *f = tick_fd_readable(a);
+    tick_test_fail_alloc_after(0);
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 10 && !tick_future_done(f); i++)
+        tick_loop_run_once(loop, false);              /* never block: 1 h timers */
+    ck_assert(tick_future_done(f));
+    ck_assert_int_eq(tick_future_error(f), 0);
+    tick_future_unref(f);
+    for (int i = 0; i < 64; i++)
+        tick_timer_stop(loop, &tm[i]);
+    tick_fd_close(a);
+    close(sv[1]);
+}
+END_TEST
+
 /* ---- EMFILE on accept: shed the connection, never spin ---- */
 START_TEST(emfile_on_accept_does_not_spin)
 {
@@ -534,6 +574,7 @@ static Suite *io_ops_suite(void)
     tcase_add_test(tc, steady_state_awaits_allocate_nothing);
     tcase_add_test(tc, held_future_is_not_recycled);
     tcase_add_test(tc, burst_limit_yields_to_the_loop);
+    tcase_add_test(tc, burst_deferral_survives_oom);
     tcase_add_test(tc, emfile_on_accept_does_not_spin);
     tcase_add_test(tc, emfile_sheds_a_bounded_batch_per_tick);
     tcase_add_test(tc, allocation_failures_and_bad_fds);
