@@ -85,6 +85,40 @@ START_TEST(large_payloads)
 }
 END_TEST
 
+/* A client that sends, then half-closes (shutdown SHUT_WR) gets every byte
+ * back before the server closes: EOF on the read side ends the
+ * connection only after what was read has been written back. */
+START_TEST(half_close_gets_everything_back)
+{
+    enum { LEN = 48 * 1024 };
+    static char out[LEN], in[LEN + 1];
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    echo_config(&d, port, "");
+    e2e_start(&d);
+    for (size_t i = 0; i < LEN; i++)
+        out[i] = (char)e2e_pattern(11, i);
+    int fd = e2e_connect(port);
+    ck_assert_int_ge(fd, 0);
+    struct timeval tv = { .tv_sec = 10 };
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    /* 48 KiB fits the socket buffers both ways: no need to read while
+     * writing */
+    ck_assert_int_eq(send(fd, out, LEN, 0), LEN);
+    ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+    size_t got = 0;
+    ssize_t n;
+    while ((n = recv(fd, in + got, sizeof in - got, 0)) > 0)
+        got += (size_t)n;
+    ck_assert_msg(n == 0, "recv: %s after %zu bytes", strerror(errno), got);
+    ck_assert_uint_eq(got, LEN);
+    ck_assert(memcmp(in, out, LEN) == 0);
+    close(fd);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 START_TEST(max_clients_closes_the_extra)
 {
     int fds[3];
@@ -417,6 +451,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, logs_listening_address);
     tcase_add_test(tc, two_hundred_concurrent_clients);
     tcase_add_test(tc, large_payloads);
+    tcase_add_test(tc, half_close_gets_everything_back);
     tcase_add_test(tc, max_clients_closes_the_extra);
     tcase_add_test(tc, stop_closes_clients_and_listener);
     tcase_add_test(tc, ten_thousand_connections);
