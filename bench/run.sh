@@ -5,7 +5,7 @@
 # happens (trap). See README.md for how to read the output.
 #
 # Environment (set by bench/Makefile): BENCH_BUILD (our binaries), TICKD,
-# TICK_PLUGINS. Optional: BENCH_RUNS (micro runs per engine, default 5),
+# TICK_PLUGINS. Optional: BENCH_RUNS (micro runs per engine, default 7),
 # ECHO_SECS (measured seconds per round, 5), ECHO_WARM (1), ECHO_CONNS
 # (50), ECHO_ROUNDS (rounds, each tickd then raw; best clean round kept, 4),
 # BENCH_SKIP_MICRO=1, BENCH_SKIP_ECHO=1.
@@ -16,7 +16,7 @@ set -u
 B=${BENCH_BUILD:?BENCH_BUILD must name the directory of the bench binaries}
 TICKD=${TICKD:-$B/../tickd}
 TICK_PLUGINS=${TICK_PLUGINS:-$B/../plugins}
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-7}
 SECS=${ECHO_SECS:-5}
 WARM=${ECHO_WARM:-1}
 CONNS=${ECHO_CONNS:-50}
