@@ -289,7 +289,13 @@ static void run_handle_timed(tick_loop *loop, tick_handle *h)
     /* The coarse clock is ~4 ms grained and costs no syscall: plenty to
      * catch a handle slower than a threshold of tens of milliseconds. */
     uint64_t t0 = clock_ns(CLOCK_MONOTONIC_COARSE);
-    const char *name = h->name;   /* h may be freed by its callback */
+    /* The callback may free its owner, and the name with it (the name is
+     * the owner's, often a heap string): report from a copy. A short copy
+     * per handle, only while slow-handle reporting is on. */
+    char name[TICK_SLOW_NAME_MAX];
+    size_t n = h->name ? strnlen(h->name, sizeof name - 1) : 0;
+    memcpy(name, h->name ? h->name : "", n);
+    name[n] = '\0';
     h->cls->fn(h);
     uint64_t dt = clock_ns(CLOCK_MONOTONIC_COARSE) - t0;
     if (dt >= loop->slow_ns) {

@@ -166,7 +166,11 @@ typedef struct tick_loop_stats {
 TICK_API void tick_loop_get_stats(const tick_loop *loop, tick_loop_stats *out);
 
 /* Report handles whose callback ran longer than threshold_ns (0 = off):
- * fn(user, handle_name, duration_ns) is called after such a handle. */
+ * fn(user, handle_name, duration_ns) is called after such a handle.
+ * handle_name is a copy taken before the callback ran (which may have
+ * freed the handle's owner and its name), truncated to
+ * TICK_SLOW_NAME_MAX - 1 bytes and valid only during the call. */
+#define TICK_SLOW_NAME_MAX 64
 typedef void (*tick_slow_fn)(void *user, const char *name, uint64_t ns);
 TICK_API void tick_loop_set_slow_handler(tick_loop *loop, uint64_t threshold_ns,
                                          tick_slow_fn fn, void *user);

@@ -270,6 +270,39 @@ START_TEST(slow_handle_reported)
 }
 END_TEST
 
+/* A handle may free its owner from its callback, name included: the slow
+ * hook must still get the name (the daemon names handles after heap
+ * strings, such as an instance's name, freed by the handle itself). */
+struct named { tick_handle h; char *name; };
+static char slow_name_seen[64];
+static void on_slow_copy(void *u, const char *name, uint64_t ns)
+{
+    (void)u;
+    (void)ns;
+    snprintf(slow_name_seen, sizeof slow_name_seen, "%s", name);
+}
+static void slow_free_run(tick_handle *h)
+{
+    struct named *n = tick_container_of(h, struct named, h);
+    usleep(30000);
+    free(n->name);
+    free(n);
+}
+
+START_TEST(slow_handle_that_frees_its_name)
+{
+    struct named *n = malloc(sizeof *n);
+    ck_assert_ptr_nonnull(n);
+    n->name = strdup("a handle named on the heap");
+    tick_handle_init(&n->h, n->name, slow_free_run);
+    slow_name_seen[0] = 0;
+    tick_loop_set_slow_handler(loop, 10 * TICK_MSEC, on_slow_copy, NULL);
+    tick_call_soon(loop, &n->h);
+    tick_loop_run_once(loop, false);
+    ck_assert_str_eq(slow_name_seen, "a handle named on the heap");
+}
+END_TEST
+
 START_TEST(oom_on_new)
 {
     tick_loop *l2 = NULL;
@@ -297,6 +330,7 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, close_refuses_while_scheduled);
     tcase_add_test(tc, run_until_complete_deadlock);
     tcase_add_test(tc, slow_handle_reported);
+    tcase_add_test(tc, slow_handle_that_frees_its_name);
     tcase_add_test(tc, oom_on_new);
     suite_add_tcase(s, tc);
     return s;
