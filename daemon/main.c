@@ -210,13 +210,6 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
 
-    /* Before any thread exists (plugins may start some, the pool does):
-     * these signals are read from the loop's signalfd, so no thread may
-     * take them with the default action. */
-    sigemptyset(&mask);
-    for (size_t i = 0; i < NSIG_HANDLED; i++)
-        sigaddset(&mask, handled_signals[i]);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     tickd_log_init();
@@ -246,6 +239,18 @@ int main(int argc, char **argv)
         cleanup(d);
         return rc;
     }
+
+    /* Before any thread exists (plugins may start some, the pool does):
+     * these signals are read from the loop's signalfd, so no thread may
+     * take them with the default action. Not earlier: until here nothing
+     * would ever read them, and a tickd stuck opening its configuration
+     * (a FIFO, a hung NFS mount) must still die of SIGTERM. Not at all
+     * for -t, which never runs the loop: Ctrl-C must stop it wherever a
+     * plugin's configure() hangs. */
+    sigemptyset(&mask);
+    for (size_t i = 0; i < NSIG_HANDLED; i++)
+        sigaddset(&mask, handled_signals[i]);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
 
     tickd_notify_init();
     tickd_instance_set_status_hook(tickd_status_changed);

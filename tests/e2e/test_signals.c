@@ -255,6 +255,39 @@ START_TEST(second_sigterm_while_stopping)
 }
 END_TEST
 
+/* Before the loop exists nothing reads the signalfd: a tickd stuck there
+ * (here: opening a configuration that is a FIFO nobody writes) must still
+ * die of SIGTERM / SIGINT, and `tickd -t` is never in a loop at all, so
+ * Ctrl-C must interrupt it wherever it hangs. */
+static void killable_while_reading_config(bool test, int sig)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char fifo[PATH_MAX + 16];
+    E2E_FMT(fifo, sizeof fifo, "%s/fifo.ini", d.dir);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    const char *args_t[] = { "-t", "-c", fifo, NULL };
+    const char *args_run[] = { "-c", fifo, NULL };
+    e2e_spawn(&d, true, test ? args_t : args_run);
+    /* let it reach the open() */
+    e2e_sleep_ms(300);
+    ck_assert(!e2e_exited(&d));
+    e2e_signal(&d, sig);
+    int st = e2e_wait_exit(&d, 3000);
+    if (st == -ETIMEDOUT)
+        kill(d.pid, SIGKILL);
+    ck_assert_msg(st != -ETIMEDOUT, "%s ignored signal %d while reading its "
+                  "configuration", test ? "tickd -t" : "tickd", sig);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sig, "status 0x%x", st);
+    e2e_stop(&d, 1000);
+}
+
+START_TEST(sigint_interrupts_a_hung_config_test) { killable_while_reading_config(true, SIGINT); }
+END_TEST
+
+START_TEST(sigterm_kills_a_start_up_stuck_reading_config) { killable_while_reading_config(false, SIGTERM); }
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e signals");
@@ -268,6 +301,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, stop_deadline_bounds_a_stubborn_task);
     tcase_add_test(tc, sigusr1_logs_stats);
     tcase_add_test(tc, second_sigterm_while_stopping);
+    tcase_add_test(tc, sigint_interrupts_a_hung_config_test);
+    tcase_add_test(tc, sigterm_kills_a_start_up_stuck_reading_config);
     suite_add_tcase(s, tc);
     return s;
 }
