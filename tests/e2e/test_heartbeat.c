@@ -24,10 +24,12 @@ START_TEST(beats_at_the_interval)
     int64_t t1 = e2e_now_ms();
     char *log = e2e_read_file(d.err);
     int beats = e2e_count_substr(log, "plugin:beat: tock-e2e\n");
-    /* ~10 beats in ~1.05 s; generous bounds for a loaded machine, but a
-     * heartbeat that never fires, or fires in bursts, fails */
-    ck_assert_msg(beats >= 7 && beats <= 12, "%d beats in %lld ms:\n%s", beats,
-                  (long long)(t1 - t0), log);
+    /* One beat per 100 ms of the time that really passed (our own sleep
+     * may overrun on a loaded machine): a heartbeat that never fires, or
+     * fires in bursts, fails; a late beat or two does not. */
+    int64_t want = (t1 - t0) / 100;
+    ck_assert_msg(beats >= want * 7 / 10 && beats <= want + 2,
+                  "%d beats in %lld ms:\n%s", beats, (long long)(t1 - t0), log);
     free(log);
     e2e_stop(&d, 5000);
 }
@@ -58,12 +60,21 @@ START_TEST(no_burst_after_a_stall)
     free(log);
     e2e_sleep_ms(420);
     e2e_signal(&d, SIGCONT);
+    /* the first beat after waking: whenever the loaded machine runs tickd
+     * again; then 40 ms (under half an interval) for a burst to show */
+    int burst = 0;
+    for (int64_t end = e2e_now_ms() + 2000; burst == 0 && e2e_now_ms() < end;) {
+        e2e_sleep_ms(5);
+        log = e2e_read_file(d.err);
+        burst = e2e_count_substr(log, "plugin:beat: grid\n") - before;
+        free(log);
+    }
     e2e_sleep_ms(40);
     log = e2e_read_file(d.err);
-    int burst = e2e_count_substr(log, "plugin:beat: grid\n") - before;
+    burst = e2e_count_substr(log, "plugin:beat: grid\n") - before;
     free(log);
     ck_assert_msg(burst >= 1 && burst <= 2,
-                  "%d beats within 40 ms of waking from a 450 ms stall", burst);
+                  "%d beats within 40 ms of the first after a 450 ms stall", burst);
     e2e_stop(&d, 5000);
 }
 END_TEST
