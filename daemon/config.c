@@ -43,8 +43,8 @@ struct parse {
     int err_line;
     const char *file;
     FILE *fp;
-    char *buf;
-    size_t bufcap;
+    char *buf;                /* LINE_CAP bytes */
+    bool stop;                /* a line too long: read no further */
     int lineno;
     bool main_file;
     enum section_kind kind;
@@ -173,16 +173,50 @@ static void section_header(struct parse *ps, char *line)
 
 /* fgets-style reader for ini_parse_stream: one call per physical line,
  * so ps->lineno is the line inih is working on when it calls us back. */
+/* Read one line into ps->buf (LINE_CAP bytes, allocated once): true and
+ * *n bytes, '\n' included if there was one; false at the end of the file.
+ * A line that does not fit is cut off with *too_long set: the rest is never
+ * read, so a file that is one endless line (/dev/zero) costs nothing. */
+#define LINE_CAP 4096
+static bool read_line(struct parse *ps, size_t *n, bool *too_long)
+{
+    int c;
+
+    *n = 0;
+    *too_long = false;
+    while ((c = getc_unlocked(ps->fp)) != EOF) {
+        if (*n == LINE_CAP - 1) {
+            *too_long = true;
+            break;
+        }
+        ps->buf[(*n)++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    ps->buf[*n] = '\0';
+    return *n > 0 || *too_long;
+}
+
 static char *reader(char *str, int num, void *stream)
 {
     struct parse *ps = stream;
-    ssize_t n = getline(&ps->buf, &ps->bufcap, ps->fp);
+    bool too_long;
+    size_t n;
     char *p;
     size_t len;
 
-    if (n < 0)
+    if (ps->stop || !read_line(ps, &n, &too_long))
         return NULL;
     ps->lineno++;
+    if (too_long) {
+        /* Stop here: this is the file's first error of ours, and inih has
+         * reported any error on an earlier line already. */
+        PERR(ps, "line too long (more than %d characters)", num - 2);
+        ps->stop = true;
+        str[0] = '\n';
+        str[1] = '\0';
+        return str;
+    }
     p = ps->buf;
     if (ps->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
@@ -356,6 +390,11 @@ static int parse_file(struct tickd_config *cfg, const char *file, bool main_file
         rc = -errno;
         tickd_error_set(err, file, 0, "cannot open: %s", strerror(-rc));
         return rc;
+    }
+    if (!(ps.buf = malloc(LINE_CAP))) {
+        fclose(ps.fp);
+        tickd_error_set(err, file, 0, "out of memory");
+        return -ENOMEM;
     }
     rc = ini_parse_stream(reader, &ps, handler, &ps);
     if (ferror(ps.fp)) {

@@ -3,6 +3,7 @@
  * file and line, and the section comparison that drives a reload. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -256,6 +257,45 @@ START_TEST(line_limit_same_for_lf_crlf_and_eof)
 }
 END_TEST
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TICK_TEST_HAS_ASAN 1
+#endif
+#endif
+#ifndef TICK_TEST_HAS_ASAN
+#define TICK_TEST_HAS_ASAN 0
+#endif
+
+/* A line that never ends (a binary file, /dev/zero given by mistake) is
+ * "line too long" at once, in bounded memory and time: the reader neither
+ * buffers the whole line nor reads on to its end. */
+START_TEST(endless_line_is_bounded)
+{
+    struct tickd_error err = { 0 };
+    struct tickd_config *cfg = (void *)1;
+    struct rlimit old, lim;
+
+    /* 512 MiB of address space is plenty for us; a reader that buffers
+     * /dev/zero's "line" runs into it (and then took the failed read for
+     * the end of an empty file). ASan reserves terabytes of shadow
+     * address space, so under ASan there is no limit: the time bound
+     * (the test timeout) remains. */
+    ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+    lim = old;
+    lim.rlim_cur = 512ul << 20;
+    if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < lim.rlim_cur)
+        lim.rlim_cur = old.rlim_cur;
+#if !defined(__SANITIZE_ADDRESS__) && !TICK_TEST_HAS_ASAN
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+#endif
+    int rc = tickd_config_load("/dev/zero", &cfg, &err);
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+    ck_assert_int_eq(rc, -EINVAL);
+    ck_assert_ptr_null(cfg);
+    ck_assert_str_eq(err.msg, "/dev/zero:1: line too long (more than 198 characters)");
+}
+END_TEST
+
 START_TEST(missing_file)
 {
     struct tickd_error err = { 0 };
@@ -364,6 +404,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, instance_errors);
     tcase_add_test(tc, long_line);
     tcase_add_test(tc, line_limit_same_for_lf_crlf_and_eof);
+    tcase_add_test(tc, endless_line_is_bounded);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, dropins_in_lexical_order);
     tcase_add_test(tc, dropin_errors);
