@@ -67,14 +67,22 @@ static int heartbeat_configure(tick_instance *in, const char *key,
     return tick_instance_error(in, "unknown key '%s'", key);
 }
 
+/* a + b, or UINT64_MAX ("never") rather than a wrap to the past: the
+ * longest interval tick_parse_duration accepts (~584 years) would
+ * otherwise make the first deadline "now" */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* The next deadline after a beat. Normally deadline + interval; when the
  * loop was held up for more than a whole period, skip the missed beats
  * rather than firing them back to back, staying on the original grid. */
 static uint64_t heartbeat_next(const struct heartbeat *hb, uint64_t now)
 {
-    uint64_t next = hb->deadline + hb->interval;
+    uint64_t next = sat_add(hb->deadline, hb->interval);
     if (next <= now)
-        next += ((now - next) / hb->interval + 1) * hb->interval;
+        next = sat_add(next, ((now - next) / hb->interval + 1) * hb->interval);
     return next;
 }
 
@@ -85,7 +93,7 @@ static int heartbeat_step(tick_task *t)
     intptr_t rc;
 
     TICK_BEGIN(t);
-    hb->deadline = tick_now(loop) + hb->interval;
+    hb->deadline = sat_add(tick_now(loop), hb->interval);
     for (;;) {
         uint64_t now = tick_now(loop);
         uint64_t wait = hb->deadline > now ? hb->deadline - now : 0;

@@ -110,6 +110,30 @@ START_TEST(two_instances_one_module)
 }
 END_TEST
 
+/* The longest interval tick_parse_duration accepts (~584 years) is a beat
+ * in ~584 years, not one at once: now + interval must not wrap around. */
+START_TEST(longest_interval_does_not_wrap)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\n"
+        "plugin_dir = %s\n"
+        "\n"
+        "[plugin:beat]\n"
+        "module = heartbeat\n"
+        "interval = 5124095h\n"
+        "message = wrapped\n",
+        e2e_plugins());
+    e2e_start(&d);
+    e2e_sleep_ms(300);
+    char *log = e2e_read_file(d.err);
+    ck_assert_msg(!strstr(log, "wrapped"), "beat at once:\n%s", log);
+    free(log);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 /* Defaults: interval 1s, message "alive". The section name is the module. */
 START_TEST(defaults)
 {
@@ -170,6 +194,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, no_burst_after_a_stall);
     tcase_add_test(tc, two_instances_one_module);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, longest_interval_does_not_wrap);
     tcase_add_test(tc, bad_keys);
     suite_add_tcase(s, tc);
     return s;
