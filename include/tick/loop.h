@@ -98,7 +98,8 @@ TICK_API void tick_loop_set_current(tick_loop *loop);
  * Schedule h to run in the next tick's run phase (or this tick's, when
  * called from poll/resolve code before the snapshot). No allocation.
  * Scheduling an already-scheduled handle is a no-op; scheduling a handle
- * that waits in a done-callback list is a caller bug (asserted).
+ * that waits in a done-callback list is a caller bug (not detected: it
+ * is a no-op too, and the handle stays in that list).
  */
 TICK_API void tick_call_soon(tick_loop *loop, tick_handle *h);
 

@@ -70,7 +70,9 @@
  * that is already done still returns its value, so nothing acquired is
  * lost). Cancellations are counted
  * (tick_task_cancelling()), so a body that swallows one can tell a
- * surrounding timeout still wants out.
+ * surrounding timeout still wants out. TICK_YIELD is not a delivery
+ * point (it has no output): a body that loops on yields alone must test
+ * tick_task_cancelling(t) itself, or it can never be cancelled.
  *
  * Ownership: starting a task gives the engine its own reference, dropped
  * when the task finishes; the caller keeps the reference that
