@@ -79,9 +79,9 @@ static void task_step(tick_handle *h)
         if (t->awaited && !tick_future_done(t->awaited))
             t->awaited = tick_future_unref(t->awaited);
         tick_call_soon(loop, &t->step);
-    }
-    else if (status == TICK_TASK_FINISHED)
+    } else if (status == TICK_TASK_FINISHED) {
         tick_future_unref(&t->future);   /* the engine's reference */
+    }
 }
 
 bool tick__task_await(tick_task *t, tick_future *f)

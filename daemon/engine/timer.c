@@ -64,9 +64,9 @@ void tick__timers_run(tick_loop *loop, uint64_t armed_before)
      * the resolve phase (io.c's retry after a bounded batch of work, from
      * an fd event or from the retry itself) re-arms for "now" to mean the
      * next tick; firing it here would repeat the work unboundedly within
-     * one tick. Armed later means a higher seq, and for a deadline <= now
-     * also a later heap position than every older due timer, so stopping
-     * at the first one loses nothing. */
+     * one tick. Armed later means a higher seq; armed for now (the only
+     * use), it also sits after every older due timer in heap order, so
+     * stopping at the first one loses nothing. */
     while ((t = tick__heap_top(&loop->timers)) && t->deadline <= loop->now &&
            t->seq < armed_before) {
         tick__heap_remove(&loop->timers, t);
