@@ -128,6 +128,12 @@ TICK_HIDDEN void tick__timer_init_resolver(tick_timer *t, const char *name,
 TICK_HIDDEN void tick__timers_run(tick_loop *loop, uint64_t armed_before);
 TICK_HIDDEN int tick__timers_timeout_ms(const tick_loop *loop);
 
+/* task.c: keep a task group open for something other than a member task
+ * (a thread-pool job, which runs the group owner's code and cannot be
+ * interrupted); the release schedules on_empty when the count drops to 0. */
+TICK_HIDDEN void tick__group_hold(tick_task_group *g);
+TICK_HIDDEN void tick__group_release(tick_loop *loop, tick_task_group *g);
+
 /* Heap-allocate with an injectable failure for the OOM tests. */
 TICK_HIDDEN void *tick__malloc(size_t n);
 TICK_HIDDEN void *tick__calloc(size_t n, size_t size);

@@ -29,7 +29,22 @@ typedef struct job {
     intptr_t result;         /* written by the worker under the lock */
     uint8_t state;           /* under the lock */
     bool abandoned;          /* loop thread only: cancelled, drop result */
+    tick_task_group *group;  /* held open until fn has returned, or NULL */
 } job;
+
+/* fn is the group owner's code (a plugin's) and runs on arg, often the
+ * owner's memory: the group stays open until fn can no longer run, so an
+ * owner that waits for its group to drain (the daemon, before freeing an
+ * instance and dlclosing its module) never pulls either from under it,
+ * even when the awaiting task was cancelled and finished long before. */
+static void job_release_group(job *j)
+{
+    tick_task_group *g = j->group;
+
+    j->group = NULL;
+    if (g)
+        tick__group_release(j->fut.loop, g);
+}
 
 struct tick__pool {
     pthread_mutex_t lock;
@@ -67,6 +82,7 @@ static bool job_cancel(tick_future *f)
     j->abandoned = true;
     tick__loop_active_dec(f->loop);
     if (queued) {
+        job_release_group(j);    /* fn will never run */
         assert(f->refs > 1);     /* the canceller holds one */
         tick_future_unref(f);    /* no worker will ever see it */
     }
@@ -134,6 +150,7 @@ static void pool_collect(struct tick__pool *p)
             tick_future_set_result(&j->fut, j->result);
             tick__loop_active_dec(p->loop);
         }
+        job_release_group(j);        /* fn has returned */
         tick_future_unref(&j->fut);  /* the engine's */
     }
 }
@@ -230,6 +247,9 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
     }
     tick_list_append(&p->queue, &j->link);
     j->abandoned = false;
+    j->group = loop->current_group;
+    if (j->group)
+        tick__group_hold(j->group);
     p->queued++;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
@@ -258,6 +278,7 @@ void tick__pool_shutdown(tick_loop *loop)
         j->abandoned = true;
         tick_future_set_error(&j->fut, -ECANCELED);
         tick__loop_active_dec(loop);
+        job_release_group(j);
         tick_future_unref(&j->fut);
     }
     pool_collect(p);

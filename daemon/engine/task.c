@@ -121,6 +121,15 @@ intptr_t tick__task_await_value(tick_task *t)
     return f->err ? f->err : f->result.i;
 }
 
+void tick__group_hold(tick_task_group *g) { g->count++; }
+
+void tick__group_release(tick_loop *loop, tick_task_group *g)
+{
+    assert(g->count > 0);
+    if (--g->count == 0 && g->on_empty)
+        tick_call_soon(loop, g->on_empty);
+}
+
 static void task_done(tick_task *t)
 {
     t->awaited = tick_future_unref(t->awaited);
@@ -130,8 +139,7 @@ static void task_done(tick_task *t)
     if (g) {
         tick_link_remove(&t->group_link);
         t->group = NULL;
-        if (--g->count == 0 && g->on_empty)
-            tick_call_soon(loop, g->on_empty);
+        tick__group_release(loop, g);
     }
 }
 

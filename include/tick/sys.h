@@ -125,7 +125,9 @@ typedef intptr_t (*tick_thread_fn)(void *arg);
  * Cancel: a job still queued is removed and never runs; a running job
  * cannot be interrupted, so it finishes and its result is discarded (arg
  * must stay valid until then: keep it out of memory the cancel frees, or
- * make the job own it). tick_loop_close() joins the pool and so waits for
+ * make the job own it). The task group current at the call (task.h)
+ * stays open until fn has returned, so draining a group also waits for
+ * its abandoned jobs. tick_loop_close() joins the pool and so waits for
  * running jobs. A NULL fn gives a future failed with -EINVAL; failing to
  * start any worker, one failed with pthread_create's error. fn must not call the loop's API (it is not the loop's
  * thread), except tick_call_threadsafe()/tick_loop_wakeup().

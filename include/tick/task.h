@@ -145,11 +145,15 @@ TICK_API tick_task *tick_task_current(tick_loop *loop);
  * and a task's own steps run with its group current, so tasks spawned by a
  * task join its group. The daemon gives each plugin instance a group and
  * cancels and drains it before stopping the instance.
+ * A thread-pool job (tick_run_in_thread) started while the group is
+ * current counts too until its fn has returned, even if the task awaiting
+ * it was cancelled and is gone: fn is the group owner's code, so a drained
+ * group means none of it can run any more.
  * The group is owned by its creator; it must be empty before it is freed.
  */
 struct tick_task_group {
     tick_link tasks;
-    size_t count;
+    size_t count;            /* member tasks + pool jobs still to return */
     tick_handle *on_empty;   /* scheduled when count drops to 0 */
     /* Called inline when a member task finishes with an error other than
      * -ECANCELED (the daemon logs it with the instance name). Must not

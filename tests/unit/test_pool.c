@@ -215,6 +215,56 @@ START_TEST(cancel_running_job_discards_result)
 }
 END_TEST
 
+/* A job runs plugin code (fn, on arg) and cannot be interrupted: the group
+ * of the task that started it stays open until the job has returned, so
+ * the daemon never frees an instance or dlcloses its module under a
+ * running job. (The group used to drain as soon as the cancelled task
+ * finished, while the worker still ran fn.) */
+struct jobber { tick_task task; struct job_arg *arg; intptr_t rc; };
+static int jobber_step(tick_task *t)
+{
+    struct jobber *j = tick_container_of(t, struct jobber, task);
+    TICK_BEGIN(t);
+    TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), gated_job, j->arg), j->rc);
+    if (j->rc < 0)
+        TICK_FAIL(t, j->rc);
+    TICK_RETURN(t, j->rc);
+    TICK_END(t);
+}
+static const tick_task_class jobber_class = { jobber_step, NULL };
+static int group_drained;
+static void on_group_drained(tick_handle *h) { (void)h; group_drained++; }
+
+START_TEST(group_stays_open_while_an_abandoned_job_runs)
+{
+    struct job_arg a = { .value = 3 };
+    struct jobber j = { .arg = &a };
+    tick_task_group g;
+    tick_handle drained;
+    gate_reset();
+    group_drained = 0;
+    tick_task_group_init(&g);
+    tick_handle_init(&drained, "drained", on_group_drained);
+    g.on_empty = &drained;
+    tick_task_group *prev = tick_task_group_enter(loop, &g);
+    tick_task_start(loop, &j.task, "jobber", &jobber_class);
+    tick_task_group_enter(loop, prev);
+    tick_loop_run_once(loop, false);                  /* job submitted */
+    gate_wait_for(1);                                 /* and running */
+    ck_assert_uint_eq(tick_task_group_cancel(&g), 1);
+    for (int i = 0; i < 5; i++)
+        tick_loop_run_once(loop, false);
+    ck_assert(tick_future_cancelled(&j.task.future)); /* the task is gone */
+    ck_assert_int_eq(group_drained, 0);               /* but fn still runs */
+    ck_assert_uint_eq(g.count, 1);
+    gate_release();
+    RUN_UNTIL(group_drained == 1, 1000);
+    ck_assert(a.ran);
+    ck_assert_uint_eq(g.count, 0);
+    tick_future_unref(&j.task.future);
+}
+END_TEST
+
 struct slow { int started, finished; };
 
 static intptr_t slow_job(void *p)
@@ -267,6 +317,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, many_jobs_few_threads_coalesced_wakeups);
     tcase_add_test(tc, cancel_queued_job_never_runs);
     tcase_add_test(tc, cancel_running_job_discards_result);
+    tcase_add_test(tc, group_stays_open_while_an_abandoned_job_runs);
     tcase_add_test(tc, loop_close_joins_the_pool);
     tcase_add_test(tc, sys_h_example);
     suite_add_tcase(s, tc);
