@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tick/io.h"
@@ -53,6 +54,7 @@ struct tick_fd {
     uint32_t ready;                      /* cached EPOLLIN | EPOLLOUT */
     int err;                             /* sticky error after EPOLLERR */
     bool hup, rdhup, is_sock, open;
+    bool drains_on_short_read;           /* stream socket or pipe */
     fdop *rd, *wr;                       /* the pending op of each side */
     tick_timer retry;                    /* deferred service (burst, EMFILE) */
     uint64_t burst_tick;
@@ -264,6 +266,15 @@ static void service_rd(tick_fd *fd)
         for (;;) {
             ssize_t n = read(fd->w.fd, op->buf, op->len);
             if (n >= 0) {
+                /* A short read of a stream socket or pipe emptied the
+                 * kernel buffer: forget the readiness now instead of
+                 * learning it from one more read() that says EAGAIN (that
+                 * read doubled the syscalls of a ping-pong server). Data
+                 * arriving after this read raises a new edge. An EOF
+                 * already signalled keeps the fd readable. */
+                if (n > 0 && (size_t)n < op->len && fd->drains_on_short_read &&
+                    !fd->rdhup && !fd->hup)
+                    fd->ready &= ~(uint32_t)EPOLLIN;
                 op_done(fd, &fd->rd, n, 0);
             } else if (errno == EINTR) {
                 continue;
@@ -394,6 +405,9 @@ int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)
     f->refs = 1;
     f->open = true;
     f->is_sock = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+    struct stat st;
+    f->drains_on_short_read = f->is_sock ? type == SOCK_STREAM
+                                         : fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
     f->w.on_events = fd_on_events;
     f->burst_tick = UINT64_MAX;
     tick__timer_init_resolver(&f->retry, "fd retry", &retry_cls);
@@ -464,6 +478,11 @@ tick_loop *tick_fd_loop(const tick_fd *fd)
 
 void tick_fd_clear(tick_fd *fd, uint32_t events)
 {
+    /* after the peer's FIN no new edge will come: the EOF must stay
+     * readable, or a reader that clears after a short read would wait
+     * forever for it */
+    if (fd->rdhup || fd->hup)
+        events &= ~(uint32_t)EPOLLIN;
     fd->ready &= ~(events & (EPOLLIN | EPOLLOUT));
 }
 

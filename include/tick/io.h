@@ -69,7 +69,11 @@
  * your own syscalls after readable/writable, do them until EAGAIN and then
  * call tick_fd_clear(fd, EPOLLIN or EPOLLOUT): with edge triggering no
  * event will come again before the kernel buffer changes, and without the
- * clear the next readable() would complete at once, forever.
+ * clear the next readable() would complete at once, forever. A short
+ * read (fewer bytes than asked) of a stream socket or a pipe also means
+ * the buffer is empty: clearing then saves the read() that would only say
+ * EAGAIN (tick_fd_read does this itself). Once the peer's EOF has been
+ * signalled, clearing EPOLLIN is ignored so the EOF stays readable.
  *
  * Fairness: operations that can complete at once do so, but after 64 such
  * starts on one tick_fd in a tick the next one waits for the next tick, so
@@ -135,8 +139,8 @@ TICK_API tick_loop *tick_fd_loop(const tick_fd *fd);
 /* Readiness futures (see above for the cache). */
 TICK_API tick_future *tick_fd_readable(tick_fd *fd);
 TICK_API tick_future *tick_fd_writable(tick_fd *fd);
-/* Forget cached readiness after your own syscall returned EAGAIN.
- * events: EPOLLIN and/or EPOLLOUT. */
+/* Forget cached readiness after your own syscall returned EAGAIN (or a
+ * short stream read). events: EPOLLIN and/or EPOLLOUT. */
 TICK_API void tick_fd_clear(tick_fd *fd, uint32_t events);
 
 /* I/O operations. buf must stay valid until the future completes or is

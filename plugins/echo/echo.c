@@ -223,8 +223,8 @@ static int echo_conn_step(tick_task *t)
     for (;;) {
         /* Wait holding no buffer. The read is our own recv() rather than
          * tick_fd_read(): a pending read op would pin a buffer for as long
-         * as the client stays quiet. Per io.h, our own read goes on until
-         * EAGAIN and then clears the readiness cache. */
+         * as the client stays quiet. Per io.h, our own read clears the
+         * readiness cache on EAGAIN or after a short read. */
         TICK_AWAIT(t, tick_fd_readable(c->fd), rc);
         if (rc < 0 || !c->srv)
             break;
@@ -249,6 +249,9 @@ static int echo_conn_step(tick_task *t)
         if (rc == 0)
             break;                   /* the client closed */
         c->len = (size_t)rc;
+        /* a short read emptied the socket: no read() just to hear EAGAIN */
+        if (c->len < sizeof c->buf->data)
+            tick_fd_clear(c->fd, EPOLLIN);
         TICK_AWAIT(t, tick_fd_write(c->fd, c->buf->data, c->len), rc);
         if (rc < 0 || !c->srv)
             break;

@@ -532,6 +532,52 @@ START_TEST(emfile_sheds_a_bounded_batch_per_tick)
 END_TEST
 
 /* ---- out of memory, and fds epoll refuses ---- */
+/* A short read of a stream socket forgets the readiness, so the next
+ * readable() waits for new data instead of completing at once (which cost
+ * a read() that only said EAGAIN); an EOF already signalled stays
+ * readable after a short read and after tick_fd_clear(). */
+START_TEST(short_read_forgets_readiness)
+{
+    int sv[2];
+    char buf[64];
+    tick_fd *fd;
+    pair(sv);
+    ck_assert_int_eq(tick_fd_open(loop, sv[0], &fd), 0);
+    ck_assert_int_eq(write(sv[1], "hello", 5), 5);
+    tick_loop_run_once(loop, false);              /* the edge arrives */
+
+    tick_future *r = tick_fd_read(fd, buf, sizeof buf);
+    RUN_UNTIL(tick_future_done(r), 10);
+    ck_assert_int_eq(tick_future_result(r), 5);
+    tick_future_unref(r);
+
+    tick_future *rd = tick_fd_readable(fd);
+    tick_loop_run_once(loop, false);
+    ck_assert_msg(!tick_future_done(rd), "readable() completed with nothing to read");
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    RUN_UNTIL(tick_future_done(rd), 10);
+    ck_assert_int_eq(tick_future_error(rd), 0);
+    tick_future_unref(rd);
+
+    /* the peer's FIN after data: short read, then the EOF is still there */
+    ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
+    tick_loop_run_once(loop, false);
+    r = tick_fd_read(fd, buf, sizeof buf);
+    RUN_UNTIL(tick_future_done(r), 10);
+    ck_assert_int_eq(tick_future_result(r), 1);
+    tick_future_unref(r);
+    tick_fd_clear(fd, EPOLLIN);                   /* ignored after the FIN */
+    r = tick_fd_read(fd, buf, sizeof buf);
+    RUN_UNTIL(tick_future_done(r), 10);
+    ck_assert_int_eq(tick_future_error(r), 0);
+    ck_assert_int_eq(tick_future_result(r), 0);
+    tick_future_unref(r);
+
+    tick_fd_close(fd);
+    close(sv[1]);
+}
+END_TEST
+
 START_TEST(allocation_failures_and_bad_fds)
 {
     int sv[2];
@@ -579,6 +625,7 @@ static Suite *io_ops_suite(void)
     tcase_add_test(tc, burst_deferral_survives_oom);
     tcase_add_test(tc, emfile_on_accept_does_not_spin);
     tcase_add_test(tc, emfile_sheds_a_bounded_batch_per_tick);
+    tcase_add_test(tc, short_read_forgets_readiness);
     tcase_add_test(tc, allocation_failures_and_bad_fds);
     suite_add_tcase(s, tc);
     return s;
