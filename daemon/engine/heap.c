@@ -8,32 +8,7 @@
  * sequence, so equal deadlines fire in start order (libuv's start_id).
  */
 #include <stdlib.h>
-#include "internal.h"
-
-static inline bool slot_less(const tick__heap_slot *a, const tick__heap_slot *b)
-{
-    if (a->deadline != b->deadline)
-        return a->deadline < b->deadline;
-    return a->timer->seq < b->timer->seq;
-}
-
-static inline void slot_put(tick__heap *h, uint32_t i, tick__heap_slot s)
-{
-    h->slots[i] = s;
-    s.timer->heap_index = i;
-}
-
-static void sift_up(tick__heap *h, uint32_t i, tick__heap_slot s)
-{
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 4;
-        if (!slot_less(&s, &h->slots[parent]))
-            break;
-        slot_put(h, i, h->slots[parent]);
-        i = parent;
-    }
-    slot_put(h, i, s);
-}
+#include "heap.h"
 
 static void sift_down(tick__heap *h, uint32_t i, tick__heap_slot s)
 {
@@ -44,29 +19,26 @@ static void sift_down(tick__heap *h, uint32_t i, tick__heap_slot s)
         uint32_t end = first + 4 < h->len ? first + 4 : h->len;
         uint32_t min = first;
         for (uint32_t c = first + 1; c < end; c++)
-            if (slot_less(&h->slots[c], &h->slots[min]))
+            if (tick__slot_less(&h->slots[c], &h->slots[min]))
                 min = c;
-        if (!slot_less(&h->slots[min], &s))
+        if (!tick__slot_less(&h->slots[min], &s))
             break;
-        slot_put(h, i, h->slots[min]);
+        tick__slot_put(h, i, h->slots[min]);
         i = min;
     }
-    slot_put(h, i, s);
+    tick__slot_put(h, i, s);
 }
 
-int tick__heap_push(tick__heap *h, tick_timer *t)
+int tick__heap_grow(tick__heap *h)
 {
-    if (h->len == h->cap) {
-        if (h->cap >= UINT32_MAX / 2)
-            return -ENOMEM;
-        uint32_t cap = h->cap ? h->cap * 2 : 64;
-        tick__heap_slot *slots = tick__realloc(h->slots, (size_t)cap * sizeof *slots);
-        if (!slots)
-            return -ENOMEM;
-        h->slots = slots;
-        h->cap = cap;
-    }
-    sift_up(h, h->len++, (tick__heap_slot){ t->deadline, t });
+    if (h->cap >= UINT32_MAX / 2)
+        return -ENOMEM;
+    uint32_t cap = h->cap ? h->cap * 2 : 64;
+    tick__heap_slot *slots = tick__realloc(h->slots, (size_t)cap * sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    h->slots = slots;
+    h->cap = cap;
     return 0;
 }
 
@@ -78,8 +50,8 @@ void tick__heap_remove(tick__heap *h, tick_timer *t)
     tick__heap_slot last = h->slots[--h->len];
     if (i == h->len)
         return;
-    if (i > 0 && slot_less(&last, &h->slots[(i - 1) / 4]))
-        sift_up(h, i, last);
+    if (i > 0 && tick__slot_less(&last, &h->slots[(i - 1) / 4]))
+        tick__heap_sift_up(h, i, last);
     else
         sift_down(h, i, last);
 }

@@ -105,8 +105,7 @@ static inline void tick__loop_active_dec(tick_loop *loop)
     loop->active--;
 }
 
-/* Timer heap (heap.c) */
-TICK_HIDDEN int tick__heap_push(tick__heap *h, tick_timer *t);
+/* Timer heap (heap.c; the insert path is inline in heap.h) */
 TICK_HIDDEN void tick__heap_remove(tick__heap *h, tick_timer *t);
 TICK_HIDDEN void tick__heap_free(tick__heap *h);
 static inline tick_timer *tick__heap_top(const tick__heap *h)

@@ -6,7 +6,7 @@
  * and a timer fires only once the cached clock has reached its deadline.
  */
 #include <stdlib.h>
-#include "internal.h"
+#include "heap.h"
 
 void tick_timer_init_class(tick_timer *t, const char *name, const tick_handle_class *cls)
 {
@@ -29,7 +29,7 @@ int tick_timer_start_at(tick_loop *loop, tick_timer *t, uint64_t deadline)
         return -EINVAL;
     if (tick_timer_armed(t))
         tick__heap_remove(&loop->timers, t);
-    tick_handle_cancel(&t->handle);
+    tick_link_remove(&t->handle.link);      /* fired but not run yet */
     t->deadline = deadline;
     t->seq = loop->timer_seq++;
     return tick__heap_push(&loop->timers, t);
