@@ -362,6 +362,48 @@ START_TEST(timers_left_armed_are_disarmed_before_unload)
 }
 END_TEST
 
+/* A worker-thread job cannot be interrupted: removing its instance while
+ * the job runs must wait for it before freeing the instance and unloading
+ * the module (this crashed with SIGSEGV before the engine counted jobs in
+ * the task group). */
+START_TEST(removed_instance_waits_for_its_thread_job)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t p1 = e2e_free_port();
+    char dir[PATH_MAX], src[PATH_MAX + 32], dst[PATH_MAX + 32];
+    E2E_FMT(dir, sizeof dir, "%s/plugins", d.dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    E2E_FMT(src, sizeof src, "%s/echo.so", e2e_plugins());
+    E2E_FMT(dst, sizeof dst, "%s/echo.so", dir);
+    e2e_copy_file(src, dst, 0755);
+    E2E_FMT(src, sizeof src, "%s/slowjob.so", e2e_fixtures());
+    E2E_FMT(dst, sizeof dst, "%s/slowjob.so", dir);
+    e2e_copy_file(src, dst, 0755);
+
+    e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n"
+               "\n[plugin:job]\nmodule = slowjob\n", dir, p1);
+    e2e_start(&d);
+    ck_assert(e2e_wait_log(&d, "plugin:job: job started", 2000));
+    usleep(100 * 1000);                       /* the job is running now */
+    int64_t t0 = e2e_now_ms();
+    e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n",
+               dir, p1);
+    e2e_reload(&d);
+    ck_assert_msg(e2e_wait_log(&d, "reloaded: 0 started, 1 stopped, 1 unchanged", 3000),
+                  "stderr:\n%s", e2e_read_file(d.err));
+    /* the stop waited for the job (~300 ms left), not for nothing */
+    ck_assert_int_ge(e2e_now_ms() - t0, 150);
+    usleep(300 * 1000);
+    ck_assert_msg(!e2e_exited(&d), "tickd died; stderr:\n%s", e2e_read_file(d.err));
+    int fd = e2e_connect(p1);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(e2e_echo_roundtrip(fd, "still serving"));
+    close(fd);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e reload");
@@ -374,6 +416,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, sighup_burst_ends_on_last_config);
     tcase_add_test(tc, twenty_reloads_leak_no_fds);
     tcase_add_test(tc, timers_left_armed_are_disarmed_before_unload);
+    tcase_add_test(tc, removed_instance_waits_for_its_thread_job);
     suite_add_tcase(s, tc);
     return s;
 }
