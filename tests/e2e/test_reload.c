@@ -320,20 +320,27 @@ END_TEST
  * one in its instance memory): removing it on reload must not leave the
  * loop calling into the dlclosed module or the freed instance. The
  * daemon disarms them before the unload and says so. */
+/* A private plugin directory holding echo.so and one fixture module. */
+static void plugin_dir_with_fixture(e2e_daemon *d, char *dir, size_t len, const char *fixture)
+{
+    char src[PATH_MAX + 64], dst[PATH_MAX + 64];
+    E2E_FMT(dir, len, "%s/plugins", d->dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    E2E_FMT(src, sizeof src, "%s/echo.so", e2e_plugins());
+    E2E_FMT(dst, sizeof dst, "%s/echo.so", dir);
+    e2e_copy_file(src, dst, 0755);
+    E2E_FMT(src, sizeof src, "%s/%s.so", e2e_fixtures(), fixture);
+    E2E_FMT(dst, sizeof dst, "%s/%s.so", dir, fixture);
+    e2e_copy_file(src, dst, 0755);
+}
+
 START_TEST(timers_left_armed_are_disarmed_before_unload)
 {
     e2e_daemon d;
     e2e_daemon_init(&d);
     uint16_t p1 = e2e_free_port();
-    char dir[PATH_MAX], src[PATH_MAX + 32], dst[PATH_MAX + 32];
-    E2E_FMT(dir, sizeof dir, "%s/plugins", d.dir);
-    ck_assert_int_eq(mkdir(dir, 0755), 0);
-    E2E_FMT(src, sizeof src, "%s/echo.so", e2e_plugins());
-    E2E_FMT(dst, sizeof dst, "%s/echo.so", dir);
-    e2e_copy_file(src, dst, 0755);
-    E2E_FMT(src, sizeof src, "%s/leaktimer.so", e2e_fixtures());
-    E2E_FMT(dst, sizeof dst, "%s/leaktimer.so", dir);
-    e2e_copy_file(src, dst, 0755);
+    char dir[PATH_MAX];
+    plugin_dir_with_fixture(&d, dir, sizeof dir, "leaktimer");
 
     e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n"
                "\n[plugin:lt]\nmodule = leaktimer\n", dir, p1);
@@ -371,15 +378,8 @@ START_TEST(removed_instance_waits_for_its_thread_job)
     e2e_daemon d;
     e2e_daemon_init(&d);
     uint16_t p1 = e2e_free_port();
-    char dir[PATH_MAX], src[PATH_MAX + 32], dst[PATH_MAX + 32];
-    E2E_FMT(dir, sizeof dir, "%s/plugins", d.dir);
-    ck_assert_int_eq(mkdir(dir, 0755), 0);
-    E2E_FMT(src, sizeof src, "%s/echo.so", e2e_plugins());
-    E2E_FMT(dst, sizeof dst, "%s/echo.so", dir);
-    e2e_copy_file(src, dst, 0755);
-    E2E_FMT(src, sizeof src, "%s/slowjob.so", e2e_fixtures());
-    E2E_FMT(dst, sizeof dst, "%s/slowjob.so", dir);
-    e2e_copy_file(src, dst, 0755);
+    char dir[PATH_MAX];
+    plugin_dir_with_fixture(&d, dir, sizeof dir, "slowjob");
 
     e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n"
                "\n[plugin:job]\nmodule = slowjob\n", dir, p1);
