@@ -1,7 +1,7 @@
 # tickd — see README.md. Build products go under $(BUILD).
 #   make            build the daemon, plugins, examples
-#   make check      install test deps, build, run unit + e2e tests, then the
-#                   unit suite again under ASan+UBSan
+#   make check      install test deps, build, run unit + e2e tests, then both
+#                   again with everything built with ASan+UBSan
 #   make run        install deps, build, run tickd with conf/tickd.ini
 #   make bench      micro-benchmarks against libuv/libev, echo load test
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -58,7 +58,7 @@ UNIT_BIN   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 E2E_BIN    := $(E2E_TESTS:%=$(BUILD)/tests/e2e_%)
 SYS_LIBS   := -ldl -lpthread
 
-.PHONY: all check unit e2e san-unit run bench install uninstall clean deps-build deps-check deps-bench
+.PHONY: all check unit e2e san-unit san-e2e run bench install uninstall clean deps-build deps-check deps-bench
 all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
@@ -141,11 +141,16 @@ e2e: all $(E2E_BIN) $(TEST_PLUGIN_SO)
 san-unit:
 	$(MAKE) BUILD=build/san SAN=1 unit
 
+# the real daemon built with ASan+UBSan, driven by the same e2e suites
+san-e2e:
+	$(MAKE) BUILD=build/san SAN=1 e2e
+
 check: deps-check
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) san-unit
+	$(MAKE) san-e2e
 
 run: deps-build all
 	$(TICKD) -c conf/tickd.ini
