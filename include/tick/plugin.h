@@ -60,7 +60,13 @@
  *   4. On stop/reload/shutdown the daemon cancels the instance's tasks,
  *      waits for them to finish (bounded by the stop deadline), then calls
  *      stop(in), then release(in). No plugin code runs after release and
- *      before dlclose.
+ *      before dlclose. Thread-pool jobs (sys.h) started from the
+ *      instance's tasks, start() or stop() count as its tasks until they
+ *      return. Timers and handles the plugin armed itself must be stopped
+ *      in stop(): the daemon disarms (and logs) any it still finds in the
+ *      instance's memory or the module, but one parked in a future's
+ *      done-callback list, or a pool job started from a plain timer
+ *      callback, escapes it — start such work from a task.
  *   release(in) is also called for an instance that was configured and
  *   never started (a failed -t check or rejected reload). The instance
  *   memory itself is freed by the daemon after release.
