@@ -105,6 +105,32 @@ START_TEST(send_failure_is_reported)
 }
 END_TEST
 
+/* A service manager that stops reading: the socket's queue fills, sends
+ * fail with -EAGAIN at once instead of blocking the loop (a blocking send
+ * would hang here until Check's timeout). */
+START_TEST(full_socket_never_blocks)
+{
+    char name[64];
+    struct sockaddr_un sa;
+    socklen_t len;
+    snprintf(name, sizeof name, "@tickd-notify-full-%ld", (long)getpid());
+    int fd = listener(name, &len, &sa);      /* bound, never read */
+    setenv("NOTIFY_SOCKET", name, 1);
+    ck_assert_int_eq(tickd_notify_init(), 0);
+    int eagain = 0;
+    for (int i = 0; i < 5000; i++) {
+        int rc = tickd_notify("STATUS=message %d of a flood", i);
+        if (rc == -EAGAIN)
+            eagain++;
+        else
+            ck_assert_int_eq(rc, 0);
+    }
+    ck_assert_int_gt(eagain, 0);             /* the queue did fill */
+    tickd_notify_close();
+    close(fd);
+}
+END_TEST
+
 START_TEST(watchdog_for_us_only)
 {
     char pid[32];
@@ -143,6 +169,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, no_socket_is_silent);
     tcase_add_test(tc, bad_socket_name);
     tcase_add_test(tc, send_failure_is_reported);
+    tcase_add_test(tc, full_socket_never_blocks);
     tcase_add_test(tc, watchdog_for_us_only);
     suite_add_tcase(s, tc);
     return s;
