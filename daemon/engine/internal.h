@@ -94,7 +94,6 @@ struct tick_loop {
  * caller closes the fd, and invalidates the fd's events still in the batch
  * being processed. Both return 0 or -errno. */
 TICK_HIDDEN int tick__watch_add(tick_loop *loop, tick__watch *w, int fd, uint32_t events);
-TICK_HIDDEN int tick__watch_mod(tick_loop *loop, tick__watch *w, uint32_t events);
 TICK_HIDDEN int tick__watch_del(tick_loop *loop, tick__watch *w);
 
 /* Something that can resolve a future from outside began / ended. */

@@ -72,15 +72,6 @@ int tick__watch_add(tick_loop *loop, tick__watch *w, int fd, uint32_t events)
     return 0;
 }
 
-int tick__watch_mod(tick_loop *loop, tick__watch *w, uint32_t events)
-{
-    struct epoll_event ev = { .events = events, .data.u64 = watch_key(w) };
-    if (epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-        return -errno;
-    w->events = events;
-    return 0;
-}
-
 int tick__watch_del(tick_loop *loop, tick__watch *w)
 {
     int rc = 0;
