@@ -135,4 +135,5 @@ void tickd_init(struct tickd *d)
     d->state = TICKD_STARTING;
     tick_timer_init(&d->watchdog, "watchdog", watchdog_fire);
     tick_timer_init(&d->status_timer, "status", send_status);
+
 }

@@ -97,39 +97,96 @@ void tickd_instance_set_status_hook(void (*fn)(void)) { status_hook = fn; }
 
 /* ---- calling into the plugin ---------------------------------------- */
 
+/* Run plugin code with the instance's scope current: whatever it creates
+ * belongs to the instance, and its log lines carry the instance's name. */
+#define IN_SCOPE(in, call)                                                  \
+    do {                                                                    \
+        tick_instance *prev_ = current;                                     \
+        tick_scope *prev_scope_ = tick_scope_enter((in)->loop, &(in)->scope); \
+        current = (in);                                                     \
+        call;                                                               \
+        current = prev_;                                                    \
+        tick_scope_enter((in)->loop, prev_scope_);                          \
+    } while (0)
+
 static void call_stop(tick_instance *in)
 {
     const tick_plugin *d = in->mod->desc;
-    tick_instance *prev = current;
-    tick_task_group *prev_group;
 
     in->stop_called = true;
-    if (!d->stop)
+    if (d->stop)
+        IN_SCOPE(in, d->stop(in));
+}
+
+static void call_release(tick_instance *in)
+{
+    const tick_plugin *d = in->mod->desc;
+
+    in->released = true;
+    if (d->release)
+        IN_SCOPE(in, d->release(in));
+}
+
+/* What a cancel is about to end, grouped by kind and name, in one line:
+ * "cancelling 2 task 'conn', 1 timer 'leak', 1 child 'sh'". */
+struct cancel_report {
+    struct { enum tick_scope_kind kind; const char *name; size_t n; } e[8];
+    size_t ne, more;
+};
+
+static void report_one(void *user, enum tick_scope_kind kind, const char *name)
+{
+    struct cancel_report *r = user;
+    for (size_t i = 0; i < r->ne; i++)
+        if (r->e[i].kind == kind && strcmp(r->e[i].name, name) == 0) {
+            r->e[i].n++;
+            return;
+        }
+    if (r->ne == sizeof r->e / sizeof r->e[0]) {
+        r->more++;
         return;
-    /* tasks stop() might start belong to the instance too, so they are
-     * waited for before release() and dlclose */
-    prev_group = tick_task_group_enter(in->loop, &in->group);
-    current = in;
-    d->stop(in);
-    current = prev;
-    tick_task_group_enter(in->loop, prev_group);
+    }
+    r->e[r->ne].kind = kind;
+    r->e[r->ne].name = name;
+    r->e[r->ne++].n = 1;
+}
+
+static void cancel_scope(tick_instance *in, const char *why)
+{
+    struct cancel_report r = { .ne = 0 };
+    char line[400];
+    size_t off = 0;
+
+    if (tick_scope_list(&in->scope, report_one, &r) > 0) {
+        for (size_t i = 0; i < r.ne && off < sizeof line; i++) {
+            int w = snprintf(line + off, sizeof line - off, "%s%zu %s '%s'",
+                             i ? ", " : "", r.e[i].n, tick_scope_kind_name(r.e[i].kind),
+                             r.e[i].name);
+            off += w > 0 ? (size_t)w : 0;
+        }
+        if (r.more && off < sizeof line)
+            snprintf(line + off, sizeof line - off, " and %zu more", r.more);
+        plog(in, TICK_LOG_INFO, "%s: cancelling %s", why, line);
+    }
+    tick_scope_cancel(&in->scope);
 }
 
 static void instance_free(tick_instance *in)
 {
-    const tick_plugin *d = in->mod->desc;
-    tick_instance *prev = current;
-
     /* the drained handle may be queued when a deadline beats it to us */
     tick_handle_cancel(&in->drained);
-    in->group.on_empty = NULL;
-    if (d->release) {
-        current = in;
-        d->release(in);
-        current = prev;
+    in->drain = tick_future_unref(in->drain);
+    if (!in->released)
+        call_release(in);
+    /* a configure or release that armed something: end it now; the
+     * scope must be empty before its memory (and the module) go */
+    if (!tick_scope_empty(&in->scope))
+        cancel_scope(in, "released");
+    if (tick_scope_close(&in->scope) < 0) {
+        plog(in, TICK_LOG_ERR, "still owns running work after release(); "
+             "keeping its memory and module loaded");
+        return;
     }
-    /* after release(), which may be what forgot a timer */
-    tickd_instance_disarm(in, in->mod->refs == 1);
     tick_link_remove(&in->link);
     tick_link_remove(&in->all);
     in->mod->instances--;
@@ -139,9 +196,9 @@ static void instance_free(tick_instance *in)
     free(in);
 }
 
-static void task_failed(tick_task_group *g, tick_task *t, int err)
+static void task_failed(tick_scope *s, tick_task *t, int err)
 {
-    tick_instance *in = tick_container_of(g, tick_instance, group);
+    tick_instance *in = tick_scope_user(s);
 
     in->tasks_failed++;
     plog(in, TICK_LOG_ERR, "task '%s' failed: %s",
@@ -154,16 +211,13 @@ static int configure_one(tick_instance *in, const char *key, const char *value,
                          int line, struct tickd_error *err)
 {
     const tick_plugin *d = in->mod->desc;
-    tick_instance *prev = current;
     int rc;
 
     in->has_err = false;
     if (!d->configure) {
         rc = key ? tick_instance_error(in, "unknown key '%s'", key) : 0;
     } else {
-        current = in;
-        rc = d->configure(in, key, value);
-        current = prev;
+        IN_SCOPE(in, rc = d->configure(in, key, value));
     }
     if (rc >= 0)
         return 0;
@@ -211,9 +265,11 @@ int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
     in->state = TICKD_INSTANCE_CONFIGURED;
     tick_link_init(&in->link);
     tick_list_append(&registry, &in->all);
-    tick_task_group_init(&in->group);
-    in->group.on_failed = task_failed;
+    snprintf(in->scope_name, sizeof in->scope_name, "plugin:%s", in->conf->name);
+    tick_scope_init(&in->scope, loop, tick_loop_scope(loop), in->scope_name);
+    tick_scope_set_failed_hook(&in->scope, task_failed, in);
     tick_handle_init(&in->drained, in->conf->name, instance_drained);
+    tick_handle_set_scope(&in->drained, tick_loop_scope(loop));
 
     for (size_t i = 0; rc == 0 && i < in->conf->nkv; i++)
         rc = configure_one(in, in->conf->kv[i].key, in->conf->kv[i].value,
@@ -238,17 +294,11 @@ void tickd_instance_discard(tick_instance *in)
 
 int tickd_instance_start(tick_instance *in, struct tickd_error *err)
 {
-    tick_task_group *prev_group;
-    tick_instance *prev = current;
     int rc;
 
     in->has_err = false;
     in->started_at = tick_now(in->loop);
-    prev_group = tick_task_group_enter(in->loop, &in->group);
-    current = in;
-    rc = in->mod->desc->start(in);
-    current = prev;
-    tick_task_group_enter(in->loop, prev_group);
+    IN_SCOPE(in, rc = in->mod->desc->start(in));
     if (rc < 0) {
         in->state = TICKD_INSTANCE_FAILED;
         tickd_error_set(err, NULL, 0, "plugin:%s: start failed: %s", iname(in),
@@ -271,23 +321,37 @@ static void batch_member_done(struct tickd_stop *b)
     }
 }
 
-/* Move an instance on: wait for its tasks, stop(), wait for anything
- * stop() left, release and free. Called again by the drained handle. */
+/* Wait for the scope to drain, then advance again (the drained handle).
+ * Returns false when the scope is empty already. */
+static bool wait_drained(tick_instance *in)
+{
+    if (tick_scope_empty(&in->scope))
+        return false;
+    if (!in->drain) {
+        in->drain = tick_scope_drain(&in->scope);
+        if (!in->drain) {
+            /* no memory for a future: look again in a while */
+            tick_call_soon(in->loop, &in->drained);
+            return true;
+        }
+        tick_future_add_done_callback(in->drain, &in->drained);
+    }
+    return true;
+}
+
+/* Move an instance on: wait for its scope to drain, stop(), wait for
+ * anything stop() left, release, close and free. Called again by the
+ * drained handle. */
 static void instance_advance(tick_instance *in)
 {
-    if (in->group.count > 0) {
-        in->group.on_empty = &in->drained;
+    if (wait_drained(in))
         return;
-    }
-    in->group.on_empty = NULL;
     if (!in->stop_called) {
         call_stop(in);
-        if (in->group.count > 0) {
-            plog(in, TICK_LOG_WARNING, "stop() left %zu tasks running; "
-                 "cancelling them", in->group.count);
-            tick_task_group_cancel(&in->group);
-            in->group.on_empty = &in->drained;
-            return;
+        if (!tick_scope_empty(&in->scope)) {
+            cancel_scope(in, "left by stop()");
+            if (wait_drained(in))
+                return;
         }
     }
     struct tickd_stop *b = in->batch;
@@ -299,7 +363,10 @@ static void instance_advance(tick_instance *in)
 
 static void instance_drained(tick_handle *h)
 {
-    instance_advance(tick_container_of(h, tick_instance, drained));
+    tick_instance *in = tick_container_of(h, tick_instance, drained);
+
+    in->drain = tick_future_unref(in->drain);
+    instance_advance(in);
 }
 
 static void batch_deadline(tick_handle *h)
@@ -310,18 +377,21 @@ static void batch_deadline(tick_handle *h)
         tick_instance *in = tick_container_of(b->members.next, tick_instance, link);
         /* Past the deadline: stop() now so the plugin closes its sockets,
          * but keep its memory and module until the last task is gone. */
-        plog(in, TICK_LOG_WARNING, "%zu tasks still running after the stop "
-             "timeout; stopping anyway (the module stays loaded until they "
-             "finish)", in->group.count);
+        tick_scope_stats st;
+        tick_scope_get_stats(&in->scope, &st, true);
+        plog(in, TICK_LOG_WARNING, "%llu tasks and %llu jobs still running "
+             "after the stop timeout; stopping anyway (the module stays "
+             "loaded until they finish)",
+             (unsigned long long)st.count[TICK_SCOPE_TASK],
+             (unsigned long long)st.count[TICK_SCOPE_JOB]);
         tick_link_remove(&in->link);
         in->batch = NULL;
         in->state = TICKD_INSTANCE_ZOMBIE;
+        /* what was armed since the first cancel goes too */
+        cancel_scope(in, "stop timeout");
         if (!in->stop_called)
             call_stop(in);
-        if (in->group.count == 0)
-            instance_advance(in);
-        else
-            in->group.on_empty = &in->drained;
+        instance_advance(in);
     }
     b->pending = 0;
     tick_call_soon(b->loop, &b->finish);
@@ -350,7 +420,7 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
             tick_instance *in = tick_container_of(list->next, tick_instance, link);
             tick_link_remove(&in->link);
             in->state = TICKD_INSTANCE_ZOMBIE;
-            tick_task_group_cancel(&in->group);
+            cancel_scope(in, "stopping");
             instance_advance(in);
         }
         return -ENOMEM;
@@ -362,6 +432,8 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
     tick_link_init(&b->members);
     tick_timer_init(&b->deadline, "stop timeout", batch_deadline);
     tick_handle_init(&b->finish, "stop finished", batch_finish);
+    tick_handle_set_scope(&b->deadline.handle, tick_loop_scope(loop));
+    tick_handle_set_scope(&b->finish, tick_loop_scope(loop));
     tick_list_splice(&b->members, list);
     for (l = b->members.next; l != &b->members; l = l->next) {
         tick_instance *in = tick_container_of(l, tick_instance, link);
@@ -375,7 +447,7 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
     for (l = b->members.next; l != &b->members; l = next) {
         tick_instance *in = tick_container_of(l, tick_instance, link);
         next = l->next;
-        tick_task_group_cancel(&in->group);
+        cancel_scope(in, "stopping");
         instance_advance(in);
     }
     if (b->pending > 1 && tick_call_later(loop, &b->deadline, timeout) < 0)
@@ -401,54 +473,6 @@ tick_instance *tickd_instance_next(tick_instance *prev)
     return l == &registry ? NULL : tick_container_of(l, tick_instance, all);
 }
 
-/*
- * Who called tick_log(): the instance whose callback the daemon is in,
- * else the instance owning the running task (its group is current), else
- * the module whose code made the call (a plain timer or handle callback):
- * its instance if it has just one. tick_log() itself is safe from any
- * thread (one write(2) of a stack buffer).
- */
-static const char *log_context(const void *caller, char *buf, size_t len)
-{
-    tick_loop *loop = tick_loop_current();
-    tick_instance *in;
-
-    /* A worker thread (tick_run_in_thread) has no loop: it gets no prefix
-     * rather than a look at lists only the loop thread may touch. */
-    if (!loop)
-        return NULL;
-    in = current;
-    if (!in) {
-        tick_task_group *g = tick_task_group_enter(loop, NULL);
-        tick_task_group_enter(loop, g);
-        for (tick_instance *i = NULL; g && (i = tickd_instance_next(i));)
-            if (&i->group == g) {
-                in = i;
-                break;
-            }
-    }
-    if (!in) {
-        struct tickd_module *m = tickd_module_by_addr(caller);
-        if (!m)
-            return NULL;
-        if (m->instances != 1) {
-            snprintf(buf, len, "module:%s", m->name);
-            return buf;
-        }
-        for (tick_instance *i = NULL; (i = tickd_instance_next(i));)
-            if (i->mod == m) {
-                in = i;
-                break;
-            }
-        if (!in)
-            return NULL;
-    }
-    snprintf(buf, len, "plugin:%s", iname(in));
-    return buf;
-}
-
-void tickd_instance_log_init(void) { tickd_log_set_context(log_context); }
-
 void tickd_instance_log_stats(void)
 {
     static const char *const states[] = {
@@ -456,9 +480,21 @@ void tickd_instance_log_stats(void)
     };
     for (tick_instance *in = NULL; (in = tickd_instance_next(in));) {
         uint64_t up = in->started_at ? tick_now(in->loop) - in->started_at : 0;
-        plog(in, TICK_LOG_NOTICE, "module=%s state=%s tasks=%zu tasks_failed=%llu "
-             "up=%llus status='%s'", in->mod->name, states[in->state],
-             in->group.count, (unsigned long long)in->tasks_failed,
+        tick_scope_stats st;
+        tick_scope_get_stats(&in->scope, &st, true);
+        plog(in, TICK_LOG_NOTICE, "module=%s state=%s tasks=%llu tasks_failed=%llu "
+             "timers=%llu handles=%llu fds=%llu jobs=%llu children=%llu "
+             "handler_ms=%.3f job_cpu_ms=%.3f handles_run=%llu up=%llus status='%s'",
+             in->mod->name, states[in->state],
+             (unsigned long long)st.count[TICK_SCOPE_TASK],
+             (unsigned long long)in->tasks_failed,
+             (unsigned long long)st.count[TICK_SCOPE_TIMER],
+             (unsigned long long)(st.count[TICK_SCOPE_HANDLE] + st.queued),
+             (unsigned long long)st.count[TICK_SCOPE_FD],
+             (unsigned long long)st.count[TICK_SCOPE_JOB],
+             (unsigned long long)st.count[TICK_SCOPE_CHILD],
+             (double)st.handler_ns / 1e6, (double)st.job_cpu_ns / 1e6,
+             (unsigned long long)st.handles_run,
              (unsigned long long)(up / TICK_SEC), in->status);
     }
 }

@@ -3,13 +3,15 @@
  *
  * Life: tickd_instance_new() loads the module and runs configure() for
  * every key and once with (NULL, NULL); tickd_instance_start() calls
- * start() with the instance's task group current, so every task it starts
- * (and every task those start) belongs to the instance. Stopping is a
- * batch (tickd_stop_begin): cancel the groups, wait until each is empty or
- * the deadline passes, then stop(), release(), free, and drop the module
- * (dlclose with the last instance). An instance whose tasks outlive the
- * deadline still gets stop(), but its memory and module stay until its
- * last task is gone, so no code of an unloaded .so can ever run.
+ * start() with the instance's scope current, so every source it creates
+ * (tasks, timers, handles, fds, jobs, children, waits — and whatever those
+ * create) belongs to the instance. Stopping is a batch (tickd_stop_begin):
+ * cancel the scopes, wait until each is drained or the deadline passes,
+ * then stop(), release(), close the scope, free, and drop the module
+ * (dlclose with the last instance). The scope is closed only when nothing
+ * of it is left, so no code of an unloaded .so can ever run: an instance
+ * whose tasks or jobs outlive the deadline still gets stop(), but its
+ * memory and module stay until its scope has drained.
  * Loop-thread-only.
  */
 #ifndef TICKD_INSTANCE_H
@@ -36,11 +38,14 @@ struct tick_instance {
     struct tickd_module *mod;
     tick_loop *loop;
     void *data;                 /* instance_size zeroed bytes */
-    tick_task_group group;
-    tick_handle drained;        /* group.on_empty while stopping */
+    tick_scope scope;           /* owns everything the plugin created */
+    char scope_name[80];        /* "plugin:NAME", the scope's and logs' */
+    tick_future *drain;         /* while waiting for the scope to drain */
+    tick_handle drained;        /* drain's done-callback (root scope) */
     struct tickd_stop *batch;   /* while STOPPING */
     enum tickd_instance_state state;
     bool stop_called;
+    bool released;
     bool has_err;
     uint64_t started_at;        /* tick_now() at start */
     uint64_t tasks_failed;
@@ -67,12 +72,6 @@ typedef void (*tickd_stop_done_fn)(void *arg);
 int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
                      tickd_stop_done_fn done, void *arg);
 
-/* disarm.c: cancel the timers and queued handles that live in the
- * instance's memory or, when last_ref (the module is about to be
- * unloaded), in its module; each is logged as a plugin bug. Returns how
- * many. Called by instance_free() after release(). */
-size_t tickd_instance_disarm(tick_instance *in, bool last_ref);
-
 /* Called when an instance's status text changes (main sends STATUS=). */
 void tickd_instance_set_status_hook(void (*fn)(void));
 /* Live instances in the registry (any state), and an iterator. */
@@ -80,7 +79,5 @@ size_t tickd_instance_count(void);
 tick_instance *tickd_instance_next(tick_instance *prev);
 /* Log a summary line per live instance (SIGUSR1). */
 void tickd_instance_log_stats(void);
-/* Route tick_log() prefixes through the instance registry. */
-void tickd_instance_log_init(void);
 
 #endif

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "internal.h"
 
 static int log_level = TICK_LOG_INFO;
 static bool log_journal;
-static tickd_log_context_fn log_context;
 
 static const char *const level_names[] = {
     [0] = "emerg", [1] = "alert", [2] = "crit", [TICK_LOG_ERR] = "err",
@@ -46,7 +46,6 @@ void tickd_log_set_level(int level)
 
 int tickd_log_level(void) { return log_level; }
 
-void tickd_log_set_context(tickd_log_context_fn fn) { log_context = fn; }
 
 int tickd_log_parse_level(const char *s, int *level)
 {
@@ -142,18 +141,57 @@ void tickd_logp(int level, const char *prefix, const char *fmt, ...)
     va_end(ap);
 }
 
+/*
+ * The prefix is the current scope's name and its ancestors' ("plugin:NAME",
+ * then any server or connection scope below it), outermost first: the
+ * engine records whose code runs, so nothing has to be guessed. On a pool
+ * worker the job's scope stands in (its names live as long as the job).
+ */
+static const char *scope_prefix(const tick_scope *s, char *buf, size_t len)
+{
+    const char *names[8];
+    size_t n = 0, off = 0;
+
+    for (; s && s->parent && n < 8; s = s->parent)
+        if (s->name)
+            names[n++] = s->name;
+    if (n == 0)
+        return NULL;
+    buf[0] = '\0';
+    while (n-- > 0 && off < len) {
+        int w = snprintf(buf + off, len - off, "%s%s", off ? "/" : "", names[n]);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    return buf;
+}
+
+static const tick_scope *current_scope(void)
+{
+    tick_loop *loop = tick_loop_current();
+    return loop ? tick_scope_current(loop) : tick__thread_scope;
+}
+
 TICK_API void tick_log(int level, const char *fmt, ...)
 {
-    const void *caller = __builtin_return_address(0);
-    char who[128];
-    const char *prefix = NULL;
+    char who[160];
     va_list ap;
 
     if (level > log_level)
         return;
-    if (log_context)
-        prefix = log_context(caller, who, sizeof who);
     va_start(ap, fmt);
-    tickd_logv(level, prefix, fmt, ap);
+    tickd_logv(level, scope_prefix(current_scope(), who, sizeof who), fmt, ap);
     va_end(ap);
 }
+
+static void engine_log(int level, const char *scope_name, const char *msg)
+{
+    char who[160];
+    (void)scope_name;
+    if (level > log_level)
+        return;
+    tickd_logp(level, scope_prefix(current_scope(), who, sizeof who), "%s", msg);
+}
+
+void tickd_log_engine_init(void) { tick__log_hook = engine_log; }

@@ -32,12 +32,9 @@ void tickd_logv(int level, const char *prefix, const char *fmt, va_list ap)
 void tickd_logp(int level, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Who is logging: tick_log() asks this hook for the "plugin:NAME" prefix,
- * given the address tick_log() was called from. Writes at most len bytes
- * into buf and returns buf, or NULL for no prefix. */
-typedef const char *(*tickd_log_context_fn)(const void *caller, char *buf,
-                                            size_t len);
-void tickd_log_set_context(tickd_log_context_fn fn);
+/* Route the engine's own messages (API misuse, fds a cancel closed)
+ * through the daemon's log, prefixed like tick_log(). */
+void tickd_log_engine_init(void);
 
 /* Parse "err|warning|notice|info|debug" (and a few aliases). 0 or -EINVAL. */
 int tickd_log_parse_level(const char *s, int *level);

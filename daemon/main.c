@@ -213,7 +213,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     tickd_log_init();
-    tickd_instance_log_init();
+    tickd_log_engine_init();
     tickd_init(d);
 
     if (tickd_config_load(d->config_path, &d->cfg, &err) < 0) {
@@ -229,9 +229,14 @@ int main(int argc, char **argv)
         tickd_config_free(d->cfg);
         return EX_OSERR;
     }
+    /* the daemon's own handles: first armed from inside an instance's
+     * code (a status change in start()), they would join its scope */
+    tick_handle_set_scope(&d->watchdog.handle, tick_loop_scope(d->loop));
+    tick_handle_set_scope(&d->status_timer.handle, tick_loop_scope(d->loop));
     for (size_t i = 0; i < NSIG_HANDLED; i++) {
         d->sig[i].signo = handled_signals[i];
         tick_handle_init(&d->sig[i].fired, "signal", signal_fired);
+        tick_handle_set_scope(&d->sig[i].fired, tick_loop_scope(d->loop));
     }
 
     if (test) {

@@ -129,7 +129,6 @@ static int module_load(struct tickd_module *m, const char *instance,
                        const char *file, int line, struct tickd_error *err)
 {
     const tick_plugin *d;
-    Dl_info info;
     char alias[40] = "", msg[1024];
     const char *e, *target = m->path;
     int rc;
@@ -187,7 +186,6 @@ static int module_load(struct tickd_module *m, const char *instance,
         return -EPROTO;
     }
     m->desc = d;
-    m->base = dladdr(d, &info) ? info.dli_fbase : NULL;
     tickd_log(TICK_LOG_DEBUG, "loaded module '%s' %s from %s", m->name,
               d->version ? d->version : "(no version)", m->path);
     return 0;
@@ -246,20 +244,6 @@ void tickd_module_put(struct tickd_module *m)
     tick_link_remove(&m->link);
     tickd_log(TICK_LOG_DEBUG, "unloading module '%s'", m->name);
     module_free(m);
-}
-
-struct tickd_module *tickd_module_by_addr(const void *addr)
-{
-    Dl_info info;
-
-    if (tick_list_empty(&modules) || !dladdr(addr, &info))
-        return NULL;
-    for (tick_link *l = modules.next; l != &modules; l = l->next) {
-        struct tickd_module *m = tick_container_of(l, struct tickd_module, link);
-        if (m->base && m->base == info.dli_fbase)
-            return m;
-    }
-    return NULL;
 }
 
 size_t tickd_module_count(void)

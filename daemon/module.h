@@ -23,7 +23,6 @@ struct tickd_module {
     void *dl;
     int fd;                      /* the file checked and dlopened, -1 */
     const tick_plugin *desc;
-    const void *base;            /* load address, to map code to a module */
     unsigned refs;
     unsigned instances;          /* live instances (for log prefixes) */
 };
@@ -35,8 +34,6 @@ int tickd_module_get(const char *name, const char *path, const char *instance,
                      struct tickd_error *err);
 /* Drop a reference; the last one dlcloses the module. */
 void tickd_module_put(struct tickd_module *m);
-/* The loaded module whose code contains addr, or NULL. */
-struct tickd_module *tickd_module_by_addr(const void *addr);
 /* How many modules are loaded (tests, stats). */
 size_t tickd_module_count(void);
 

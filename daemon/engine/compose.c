@@ -225,7 +225,7 @@ tick_future *tick_gather(tick_loop *loop, tick_future *const *futs, size_t n)
         s->owner = c;
         s->child = tick_future_ref(futs[i]);
         if (!tick_future_done(s->child)) {
-            tick_future_add_done_callback(s->child, &s->done);
+            tick__future_add_waiter(s->child, &s->done);
             c->pending++;
         }
     }
@@ -297,7 +297,7 @@ tick_future *tick_first_of(tick_loop *loop, tick_future *const *futs, size_t n,
         tick_handle_init(&s->done, "first_of", first_child_done);
         s->owner = c;
         s->child = tick_future_ref(futs[i]);
-        tick_future_add_done_callback(s->child, &s->done);
+        tick__future_add_waiter(s->child, &s->done);
         c->pending++;
     }
     return &c->future;
@@ -422,7 +422,7 @@ tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadl
         free(to);
         return NULL;
     }
-    tick_future_add_done_callback(inner, &to->on_inner);
+    tick__future_add_waiter(inner, &to->on_inner);
     return &to->future;
 }
 

@@ -56,6 +56,10 @@ static void complete(tick_future *f, unsigned state, int err)
 {
     f->state = state;
     f->err = err;
+    /* plain handles leave their scope's parked list as they become
+     * queued (tasks stay members of theirs for life) */
+    for (tick_link *l = f->waiters.next; l != &f->waiters; l = l->next)
+        tick__handle_unpark(tick_container_of(l, tick_handle, link));
     tick_list_splice(&f->loop->ready, &f->waiters);
 }
 
@@ -96,13 +100,35 @@ bool tick_future_cancel(tick_future *f)
     return true;
 }
 
+/* A plain handle parked in a pending future's list joins its scope's
+ * parked list, so a cancel of the scope finds it wherever it waits. */
 void tick_future_add_done_callback(tick_future *f, tick_handle *h)
 {
     assert(!tick_link_linked(&h->link) && "handle already scheduled");
-    if (tick_future_done(f))
+    if (tick_future_done(f)) {
         tick_call_soon(f->loop, h);
-    else
-        tick_list_append(&f->waiters, &h->link);
+        return;
+    }
+    tick__handle_claim(f->loop, h);
+    tick_list_append(&f->waiters, &h->link);
+    if (!tick__handle_is_task(h)) {
+        tick_list_append(&h->scope->parked, &h->scope_link);
+        tick__scope_join(h->scope, TICK_SCOPE_HANDLE);
+    }
+}
+
+/* The engine's own waiters (gather, first_of, timeout): not parked in a
+ * scope, since they run engine code only and go with the future that
+ * owns them; a cancel must not cut them out from under that future. */
+void tick__future_add_waiter(tick_future *f, tick_handle *h)
+{
+    assert(!tick_link_linked(&h->link) && "handle already scheduled");
+    if (tick_future_done(f)) {
+        tick_call_soon(f->loop, h);
+        return;
+    }
+    tick__handle_claim(f->loop, h);
+    tick_list_append(&f->waiters, &h->link);
 }
 
 bool tick_future_remove_done_callback(tick_future *f, tick_handle *h)
@@ -110,5 +136,6 @@ bool tick_future_remove_done_callback(tick_future *f, tick_handle *h)
     if (tick_future_done(f) || !tick_link_linked(&h->link))
         return false;
     tick_link_remove(&h->link);
+    tick__handle_unpark(h);
     return true;
 }

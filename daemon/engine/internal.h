@@ -14,6 +14,7 @@
 #include "tick/future.h"
 #include "tick/task.h"
 #include "tick/timer.h"
+#include "tick/scope.h"
 
 #define TICK_HIDDEN __attribute__((visibility("hidden")))
 
@@ -74,7 +75,16 @@ struct tick_loop {
     uint64_t active;
 
     tick_task *current_task;
-    tick_task_group *current_group;
+
+    /* scopes (scope.c): the root owns what no other scope was current
+     * for; cur is the scope whose code runs now. While accounting, the
+     * interval since acct_t0 is charged to cur at the next switch. */
+    tick_scope root;
+    tick_scope *cur_scope;
+    uint64_t acct_t0;             /* 0: not timing (outside a run phase) */
+    uint64_t acct_ran0;           /* handles_run when cur_scope was entered */
+    uint64_t acct_ran;            /* handles run in this run phase so far */
+    bool accounting;
 
     FILE *trace;
     uint64_t slow_ns;
@@ -126,11 +136,87 @@ TICK_HIDDEN void tick__timer_init_resolver(tick_timer *t, const char *name,
 TICK_HIDDEN void tick__timers_run(tick_loop *loop, uint64_t armed_before);
 TICK_HIDDEN int tick__timers_timeout_ms(const tick_loop *loop);
 
-/* task.c: keep a task group open for something other than a member task
- * (a thread-pool job, which runs the group owner's code and cannot be
- * interrupted); the release schedules on_empty when the count drops to 0. */
-TICK_HIDDEN void tick__group_hold(tick_task_group *g);
-TICK_HIDDEN void tick__group_release(tick_loop *loop, tick_task_group *g);
+/*
+ * Scope membership of the engine's own sources (scope.c). A tick_fd, a
+ * pool job, a child process, a signal wait and a sync wait each embed a
+ * tick__source: armed (joins the current scope) when the source is
+ * created, done when nothing of it can run or resolve any more. A
+ * cancelled scope calls the kind's cancel hook, which must end in
+ * tick__source_done() now or later (a running job, a child until reaped).
+ */
+typedef struct tick__source {
+    tick_link link;           /* in scope->sources */
+    tick_scope *scope;
+    uint32_t kind;            /* enum tick_scope_kind */
+    const char *name;         /* for tick_scope_list(); may be NULL */
+} tick__source;
+
+TICK_HIDDEN void tick__source_arm(tick_loop *loop, tick__source *src,
+                                  enum tick_scope_kind kind, const char *name);
+TICK_HIDDEN void tick__source_done(tick__source *src);
+/* The source stays the scope's memory but holds nothing any more (an fd
+ * a cancel closed before its owner did): not live, freed by
+ * tick__fd_scope_free() at tick_scope_close() unless done() comes first. */
+TICK_HIDDEN void tick__source_orphan(tick__source *src);
+static inline bool tick__source_armed(const tick__source *src) { return src->scope != NULL; }
+
+/* Per-kind cancel hooks called by tick_scope_cancel (io.c, pool.c,
+ * process.c, signal.c, sync.c). */
+TICK_HIDDEN void tick__fd_scope_cancel(tick__source *src);
+TICK_HIDDEN void tick__fd_scope_close(tick__source *src);   /* fd_reaper */
+TICK_HIDDEN void tick__fd_scope_free(tick__source *src);    /* scope close */
+TICK_HIDDEN void tick__job_scope_cancel(tick__source *src);
+TICK_HIDDEN void tick__child_scope_cancel(tick__source *src);
+TICK_HIDDEN void tick__child_scope_kill(tick__source *src);  /* after grace */
+TICK_HIDDEN void tick__signal_scope_cancel(tick__source *src);
+TICK_HIDDEN void tick__wait_scope_cancel(tick__source *src);
+
+/* scope.c: the hot-path parts, called by loop.c, future.c, task.c and
+ * timer.c. A handle's scope is fixed at its first arm. */
+static inline void tick__handle_claim(tick_loop *loop, tick_handle *h)
+{
+    if (__builtin_expect(h->scope == NULL, 0))
+        h->scope = loop->cur_scope;
+}
+/* Membership counters of a scope changed: a plain handle parked or
+ * unparked, a timer armed or disarmed, a task started or finished. */
+TICK_HIDDEN void tick__scope_join(tick_scope *s, enum tick_scope_kind kind);
+TICK_HIDDEN void tick__scope_leave(tick_scope *s, enum tick_scope_kind kind);
+/* The task step class: the engine tells task handles from plain ones. */
+TICK_HIDDEN extern const tick_handle_class tick__task_step_cls;
+static inline bool tick__handle_is_task(const tick_handle *h)
+{
+    return h->cls == &tick__task_step_cls;
+}
+/* A plain handle left a done-callback list (removed, or the future
+ * completed and it moved to the ready queue). */
+static inline void tick__handle_unpark(tick_handle *h)
+{
+    if (!tick__handle_is_task(h) && tick_link_linked(&h->scope_link)) {
+        tick_link_remove(&h->scope_link);
+        tick__scope_leave(h->scope, TICK_SCOPE_HANDLE);
+    }
+}
+/* Switch the running scope, charging the time since the last switch to
+ * the scope that ran (only while a run phase is timing). */
+TICK_HIDDEN void tick__scope_switch(tick_loop *loop, tick_scope *to);
+/* loop.c: called at the start and end of a run phase. */
+TICK_HIDDEN void tick__scope_run_begin(tick_loop *loop);
+TICK_HIDDEN void tick__scope_run_end(tick_loop *loop, uint64_t now);
+TICK_HIDDEN void tick__scope_root_init(tick_loop *loop);
+/* future.c: register an engine-internal waiter (not parked in a scope). */
+TICK_HIDDEN void tick__future_add_waiter(tick_future *f, tick_handle *h);
+/* The current thread's scope in a pool worker (tick_log's prefix). */
+TICK_HIDDEN extern __thread const tick_scope *tick__thread_scope;
+/* Misuse of the API by a caller: logged once per object by the caller,
+ * abort()s when TICK_ABORT_ON_MISUSE=1 is set (a debugging aid). */
+TICK_HIDDEN void tick__misuse(const char *what, const char *name);
+/* The daemon's log hook for engine messages (misuse, scope reports);
+ * stderr when unset. */
+typedef void (*tick__log_fn)(int level, const char *scope_name, const char *msg);
+TICK_HIDDEN extern tick__log_fn tick__log_hook;
+TICK_HIDDEN void tick__log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Heap-allocate with an injectable failure for the OOM tests. */
 TICK_HIDDEN void *tick__malloc(size_t n);

@@ -54,8 +54,10 @@ struct tick_fd {
     uint32_t ready;                      /* cached EPOLLIN | EPOLLOUT */
     int err;                             /* sticky error after EPOLLERR */
     bool hup, rdhup, is_sock, open;
+    bool reaped;                         /* closed by its scope's cancel */
     bool drains_on_short_read;           /* stream socket or pipe */
     fdop *rd, *wr;                       /* the pending op of each side */
+    tick__source src;                    /* membership of its scope */
     tick_timer retry;                    /* deferred service (burst, EMFILE) */
     uint64_t burst_tick;
     unsigned burst;
@@ -416,6 +418,7 @@ int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)
         free(f);
         return rc;
     }
+    tick__source_arm(loop, &f->src, TICK_SCOPE_FD, "fd");
     *out = f;
     return 0;
 }
@@ -428,6 +431,7 @@ static int fd_detach(tick_fd *fd)
     if (!fd->open)
         return -EBADF;
     fd->open = false;
+    tick__source_done(&fd->src);
     tick_timer_stop(fd->loop, &fd->retry);
     tick__watch_del(fd->loop, &fd->w);
     fd->refs++;
@@ -439,11 +443,25 @@ static int fd_detach(tick_fd *fd)
     return raw;
 }
 
+/* The owner's close of a tick_fd its scope already closed: just end the
+ * ownership (the scope no longer frees it). */
+static bool fd_unreap(tick_fd *fd)
+{
+    if (!fd->reaped)
+        return false;
+    fd->reaped = false;
+    tick__source_done(&fd->src);
+    fd_unref(fd);
+    return true;
+}
+
 int tick_fd_close(tick_fd *fd)
 {
     int raw, rc = 0;
 
     if (!fd)
+        return 0;
+    if (fd_unreap(fd))
         return 0;
     raw = fd_detach(fd);
     if (raw < 0)
@@ -460,10 +478,55 @@ int tick_fd_release(tick_fd *fd)
 
     if (!fd)
         return -EBADF;
+    if (fd_unreap(fd))
+        return -EBADF;               /* the scope closed it: nothing to return */
     raw = fd_detach(fd);
     if (raw >= 0)
         fd_unref(fd);
     return raw;
+}
+
+/* ---- scope hooks (scope.c) ---- */
+
+/* Cancel: fail the pending operations; the fd stays open one more tick
+ * for the owner's cleanup to close it itself. */
+void tick__fd_scope_cancel(tick__source *src)
+{
+    tick_fd *fd = tick_container_of(src, tick_fd, src);
+    fd->refs++;
+    if (fd->rd)
+        op_done(fd, &fd->rd, 0, -ECANCELED);
+    if (fd->wr)
+        op_done(fd, &fd->wr, 0, -ECANCELED);
+    fd->refs--;
+}
+
+/* The tick after a cancel: close what the owner left open. The tick_fd
+ * memory stays for the owner's tick_fd_close() (or the scope's close). */
+void tick__fd_scope_close(tick__source *src)
+{
+    tick_fd *fd = tick_container_of(src, tick_fd, src);
+    tick_scope *s = src->scope;
+    if (!fd->open)
+        return;
+    int raw = fd->w.fd;
+    fd->open = false;
+    tick_timer_stop(fd->loop, &fd->retry);
+    tick__watch_del(fd->loop, &fd->w);
+    tick__fd_scope_cancel(src);
+    close(raw);
+    fd->reaped = true;
+    src->scope = s;
+    tick__source_orphan(src);
+    tick__log(4, "closed fd %d left open after its scope was cancelled", raw);
+}
+
+/* Scope close: the owner never released a reaped tick_fd. */
+void tick__fd_scope_free(tick__source *src)
+{
+    tick_fd *fd = tick_container_of(src, tick_fd, src);
+    assert(fd->reaped);
+    fd_unreap(fd);
 }
 
 int tick_fd_fileno(const tick_fd *fd)

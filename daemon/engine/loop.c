@@ -32,6 +32,8 @@ void tick_handle_init_class(tick_handle *h, const char *name, const tick_handle_
     tick_link_init(&h->link);
     h->cls = cls;
     h->name = name;
+    h->scope = NULL;
+    tick_link_init(&h->scope_link);
 }
 
 tick_loop *tick_loop_current(void) { return current_loop; }
@@ -112,6 +114,13 @@ static void doorbell_events(tick__watch *w, uint32_t events)
         ;
     pthread_mutex_lock(&loop->ts_lock);
     loop->ts_rung = false;
+    /* a handle posted from another thread belongs to the root scope
+     * unless it was given one: only the loop thread may read cur_scope */
+    for (tick_link *l = loop->ts_queue.next; l != &loop->ts_queue; l = l->next) {
+        tick_handle *h = tick_container_of(l, tick_handle, link);
+        if (!h->scope)
+            h->scope = &loop->root;
+    }
     tick_list_splice(&loop->ready, &loop->ts_queue);
     pthread_mutex_unlock(&loop->ts_lock);
 }
@@ -169,6 +178,7 @@ int tick_loop_new(tick_loop **out)
         return err;
     }
     pthread_mutex_init(&loop->ts_lock, NULL);
+    tick__scope_root_init(loop);
     loop->ts_watch.on_events = doorbell_events;
     int rc = tick__watch_add(loop, &loop->ts_watch, efd, EPOLLIN);
     if (rc < 0) {
@@ -226,9 +236,9 @@ int tick_loop_close(tick_loop *loop)
 
 void tick_call_soon(tick_loop *loop, tick_handle *h)
 {
-    (void)loop;
     if (tick_link_linked(&h->link))
         return;
+    tick__handle_claim(loop, h);
     tick_list_append(&loop->ready, &h->link);
 }
 
@@ -237,6 +247,7 @@ bool tick_handle_cancel(tick_handle *h)
     if (!tick_link_linked(&h->link))
         return false;
     tick_link_remove(&h->link);
+    tick__handle_unpark(h);
     return true;
 }
 
@@ -317,22 +328,34 @@ int tick_loop_run_once(tick_loop *loop, bool block)
         trace_line(loop);
     int ran = 0;
     bool timed = loop->slow_ns != 0;
+    tick__scope_run_begin(loop);
     while (!tick_list_empty(&loop->running)) {
         tick_link *l = loop->running.next;
         tick_link_remove(l);
         tick_handle *h = tick_container_of(l, tick_handle, link);
+        assert(h->scope && "a handle armed without a scope");
+        /* the running handle's scope is current; the clock is read only
+         * when it changes (scope.c charges the interval) */
+        if (h->scope != loop->cur_scope) {
+            loop->acct_ran = (uint64_t)ran;
+            tick__scope_switch(loop, h->scope);
+        }
         if (timed)
             run_handle_timed(loop, h);
         else
             h->cls->fn(h);
         ran++;
     }
+    loop->acct_ran = (uint64_t)ran;
     loop->stats.handles_run += (uint64_t)ran;
+    uint64_t end = 0;
     if (ran) {
-        uint64_t dt = clock_ns(CLOCK_MONOTONIC) - loop->now;
+        end = clock_ns(CLOCK_MONOTONIC);
+        uint64_t dt = end - loop->now;
         if (dt > loop->stats.longest_tick_ns)
             loop->stats.longest_tick_ns = dt;
     }
+    tick__scope_run_end(loop, end);
     loop->in_tick = false;
     return ran;
 }

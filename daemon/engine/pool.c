@@ -29,21 +29,33 @@ typedef struct job {
     intptr_t result;         /* written by the worker under the lock */
     uint8_t state;           /* under the lock */
     bool abandoned;          /* loop thread only: cancelled, drop result */
-    tick_task_group *group;  /* held open until fn has returned, or NULL */
+    uint64_t cpu_ns;         /* thread CPU time of fn, written by the worker */
+    const tick_scope *scope; /* for the worker's log prefix (read-only) */
+    tick__source src;        /* scope membership until fn has returned */
 } job;
 
-/* fn is the group owner's code (a plugin's) and runs on arg, often the
- * owner's memory: the group stays open until fn can no longer run, so an
- * owner that waits for its group to drain (the daemon, before freeing an
- * instance and dlclosing its module) never pulls either from under it,
- * even when the awaiting task was cancelled and finished long before. */
-static void job_release_group(job *j)
+/* fn is the scope owner's code (a plugin's) and runs on arg, often the
+ * owner's memory: the job stays a member of its scope until fn can no
+ * longer run, so an owner that waits for its scope to drain (the daemon,
+ * before freeing an instance and dlclosing its module) never pulls either
+ * from under it, even when the awaiting task was cancelled and finished
+ * long before. The thread CPU time fn used is charged to the scope. */
+static void job_release_scope(job *j)
 {
-    tick_task_group *g = j->group;
+    tick_scope *s = j->src.scope;
+    if (!s)
+        return;
+    s->st.job_cpu_ns += j->cpu_ns;
+    if (j->state == JOB_DONE)
+        s->st.jobs_run++;
+    tick__source_done(&j->src);
+}
 
-    j->group = NULL;
-    if (g)
-        tick__group_release(j->fut.loop, g);
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * TICK_SEC + (uint64_t)ts.tv_nsec;
 }
 
 struct tick__pool {
@@ -82,7 +94,7 @@ static bool job_cancel(tick_future *f)
     j->abandoned = true;
     tick__loop_active_dec(f->loop);
     if (queued) {
-        job_release_group(j);    /* fn will never run */
+        job_release_scope(j);    /* fn will never run */
         assert(f->refs > 1);     /* the canceller holds one */
         tick_future_unref(f);    /* no worker will ever see it */
     }
@@ -91,6 +103,15 @@ static bool job_cancel(tick_future *f)
 }
 
 static const tick_future_ops job_ops = { "thread", job_free, job_cancel };
+
+/* Scope cancel: a queued job is dropped (its future cancelled); a running
+ * one cannot be interrupted and stays a member until fn returns. */
+void tick__job_scope_cancel(tick__source *src)
+{
+    job *j = tick_container_of(src, job, src);
+    if (!j->abandoned)
+        tick_future_cancel(&j->fut);
+}
 
 static void *worker(void *arg)
 {
@@ -111,10 +132,15 @@ static void *worker(void *arg)
         j->state = JOB_RUNNING;
         pthread_mutex_unlock(&p->lock);
 
+        tick__thread_scope = j->scope;
+        uint64_t t0 = thread_cpu_ns();
         intptr_t r = j->fn(j->arg);
+        uint64_t cpu = thread_cpu_ns() - t0;
+        tick__thread_scope = NULL;
 
         pthread_mutex_lock(&p->lock);
         j->result = r;
+        j->cpu_ns = cpu;
         j->state = JOB_DONE;
         tick_list_append(&p->done, &j->link);
         if (!p->rung) {
@@ -150,7 +176,7 @@ static void pool_collect(struct tick__pool *p)
             tick_future_set_result(&j->fut, j->result);
             tick__loop_active_dec(p->loop);
         }
-        job_release_group(j);        /* fn has returned */
+        job_release_scope(j);        /* fn has returned */
         tick_future_unref(&j->fut);  /* the engine's */
     }
 }
@@ -247,9 +273,8 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
     }
     tick_list_append(&p->queue, &j->link);
     j->abandoned = false;
-    j->group = loop->current_group;
-    if (j->group)
-        tick__group_hold(j->group);
+    tick__source_arm(loop, &j->src, TICK_SCOPE_JOB, "thread job");
+    j->scope = j->src.scope;
     p->queued++;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
@@ -278,7 +303,7 @@ void tick__pool_shutdown(tick_loop *loop)
         j->abandoned = true;
         tick_future_set_error(&j->fut, -ECANCELED);
         tick__loop_active_dec(loop);
-        job_release_group(j);
+        job_release_scope(j);
         tick_future_unref(&j->fut);
     }
     pool_collect(p);

@@ -37,6 +37,7 @@ typedef struct child {
     pid_t pid;
     bool reaped;
     bool cancelled;          /* the exit future was cancelled */
+    tick__source src;        /* a member of its scope until reaped */
 } child;
 
 struct tick__procs {
@@ -88,6 +89,21 @@ static bool child_cancel(tick_future *f)
 
 static const tick_future_ops child_ops = { "process", child_free, child_cancel };
 
+/* Scope cancel: SIGTERM now; the scope sends SIGKILL after its grace. */
+void tick__child_scope_cancel(tick__source *src)
+{
+    child *c = tick_container_of(src, child, src);
+    if (!c->reaped)
+        child_kill(c, SIGTERM);
+}
+
+void tick__child_scope_kill(tick__source *src)
+{
+    child *c = tick_container_of(src, child, src);
+    if (!c->reaped)
+        child_kill(c, SIGKILL);
+}
+
 /* Reaped (status >= 0) or lost (< 0): unwatch, close, complete. */
 static void child_finish(child *c, int status)
 {
@@ -99,6 +115,7 @@ static void child_finish(child *c, int status)
     }
     c->reaped = true;
     tick_link_remove(&c->link);
+    tick__source_done(&c->src);
     if (!tick_future_done(&c->fut) && !c->cancelled) {
         if (status < 0)
             tick_future_set_error(&c->fut, status);
@@ -287,6 +304,7 @@ int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
     tick_future_init(&c->fut, loop, &child_ops);
     tick_future_ref(&c->fut);        /* the engine's, until reaped */
     tick_list_append(&p->children, &c->link);
+    tick__source_arm(loop, &c->src, TICK_SCOPE_CHILD, opts->argv[0]);
     tick__loop_active_inc(loop);
     *pid = cpid;
     *exit = &c->fut;

@@ -18,6 +18,7 @@ typedef struct sigwaiter {
     tick_future fut;
     tick_link link;          /* in waiters[signo] while pending */
     tick_loop *loop;
+    tick__source src;        /* a member of its scope while pending */
 } sigwaiter;
 
 struct tick__signals {
@@ -40,6 +41,7 @@ static bool waiter_cancel(tick_future *f)
 
     if (tick_link_linked(&w->link)) {
         tick_link_remove(&w->link);
+        tick__source_done(&w->src);
         tick__loop_active_dec(w->loop);
         assert(f->refs > 1);         /* the canceller holds one */
         tick_future_unref(f);
@@ -49,9 +51,17 @@ static bool waiter_cancel(tick_future *f)
 
 static const tick_future_ops waiter_ops = { "signal", waiter_free, waiter_cancel };
 
+/* Scope cancel: the wait ends with -ECANCELED (the signal stays owned by
+ * the loop, and a delivery with nobody waiting is remembered). */
+void tick__signal_scope_cancel(tick__source *src)
+{
+    tick_future_cancel(&tick_container_of(src, sigwaiter, src)->fut);
+}
+
 static void waiter_complete(sigwaiter *w, int signo, int err)
 {
     tick_link_remove(&w->link);
+    tick__source_done(&w->src);
     if (err)
         tick_future_set_error(&w->fut, err);
     else
@@ -176,6 +186,8 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
         return NULL;
     tick_future_init(&w->fut, loop, &waiter_ops);
     tick_link_init(&w->link);
+    w->src = (tick__source){ .scope = NULL };
+    tick_link_init(&w->src.link);
     w->loop = loop;
     if (s->pending[signo]) {
         s->pending[signo] = false;
@@ -183,6 +195,7 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
         return &w->fut;
     }
     tick_list_append(&s->waiters[signo], &w->link);
+    tick__source_arm(loop, &w->src, TICK_SCOPE_SIGNAL, "signal");
     tick_future_ref(&w->fut);        /* the engine's, while it waits */
     tick__loop_active_inc(loop);
     return &w->fut;

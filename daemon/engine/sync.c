@@ -24,12 +24,14 @@ struct waiter {
     tick_future future;
     tick_link link;              /* in the primitive's wait list while pending */
     void *item;                  /* put: the item to enqueue */
+    tick__source src;            /* a member of its scope while in line */
 };
 
 static void waiter_free(tick_future *f)
 {
     struct waiter *w = tick_container_of(f, struct waiter, future);
     tick_link_remove(&w->link);  /* dropped while waiting: leave the line */
+    tick__source_done(&w->src);
     free(w);
 }
 
@@ -37,7 +39,23 @@ static bool waiter_cancel(tick_future *f)
 {
     struct waiter *w = tick_container_of(f, struct waiter, future);
     tick_link_remove(&w->link);
+    tick__source_done(&w->src);
     return true;
+}
+
+/* Join the line (and the current scope). */
+static void waiter_enqueue(tick_link *list, struct waiter *w)
+{
+    tick_list_append(list, &w->link);
+    tick__source_arm(w->future.loop, &w->src, TICK_SCOPE_WAIT, w->future.ops->kind);
+}
+
+/* A scope cancel: leave the line with -ECANCELED (a put's item is not
+ * enqueued, a permit not taken). */
+void tick__wait_scope_cancel(tick__source *src)
+{
+    struct waiter *w = tick_container_of(src, struct waiter, src);
+    tick_future_cancel(&w->future);
 }
 
 static const tick_future_ops get_ops = { "queue_get", waiter_free, waiter_cancel };
@@ -52,6 +70,8 @@ static struct waiter *waiter_new(tick_loop *loop, const tick_future_ops *ops)
     tick_future_init(&w->future, loop, ops);
     tick_link_init(&w->link);
     w->item = NULL;
+    w->src = (tick__source){ .scope = NULL };
+    tick_link_init(&w->src.link);
     return w;
 }
 
@@ -61,6 +81,7 @@ static struct waiter *waiter_pop(tick_link *list)
         return NULL;
     struct waiter *w = tick_container_of(list->next, struct waiter, link);
     tick_link_remove(&w->link);
+    tick__source_done(&w->src);
     return w;
 }
 
@@ -248,7 +269,7 @@ tick_future *tick_queue_put(tick_queue *q, void *item)
     if (!w)
         return NULL;
     w->item = item;
-    tick_list_append(&q->putters, &w->link);
+    waiter_enqueue(&q->putters, w);
     return &w->future;
 }
 
@@ -264,7 +285,7 @@ tick_future *tick_queue_get(tick_queue *q)
     if (tick_queue_try_get(q, &item) == 0)
         tick_future_set_result_ptr(&w->future, item);
     else
-        tick_list_append(&q->getters, &w->link);
+        waiter_enqueue(&q->getters, w);
     return &w->future;
 }
 
@@ -304,7 +325,7 @@ tick_future *tick_semaphore_acquire(tick_semaphore *s)
     struct waiter *w = waiter_new(s->loop, &acquire_ops);
     if (!w)
         return NULL;
-    tick_list_append(&s->waiters, &w->link);
+    waiter_enqueue(&s->waiters, w);
     return &w->future;
 }
 

@@ -6,22 +6,36 @@
  * suspending and waking a task never allocates. A suspended task is linked
  * only into its awaited future's waiter list: no tick ever looks at it.
  *
+ * A task belongs to the scope current when it starts (step.scope), and is
+ * linked into that scope's task list (step.scope_link) until it finishes.
+ *
  * Per-task flags live in the future's six spare bits (tick_future.sub):
  * bit 0 a cancellation waits to be delivered at the next await, bit 1 the
- * current await was cut short by a cancellation, bits 2-5 count the
- * cancellation requests (saturating at 15), as asyncio's cancelling().
+ * current await was cut short by a cancellation, bit 2 a misuse was
+ * logged for this task, bits 3-5 count the cancellation requests
+ * (saturating at 7), as asyncio's cancelling().
  */
 #include "internal.h"
 
 #define SUB_MUST_CANCEL   0x1u
 #define SUB_AWAIT_CUT     0x2u
-#define SUB_COUNT_SHIFT   2
-#define SUB_COUNT_MAX     15u
+#define SUB_MISUSED       0x4u
+#define SUB_COUNT_SHIFT   3
+#define SUB_COUNT_MAX     7u
 
 static inline unsigned cancel_count(const tick_task *t) { return t->future.sub >> SUB_COUNT_SHIFT; }
 static inline void set_cancel_count(tick_task *t, unsigned n)
 {
-    t->future.sub = (t->future.sub & 0x3u) | (n << SUB_COUNT_SHIFT);
+    t->future.sub = (t->future.sub & 0x7u) | (n << SUB_COUNT_SHIFT);
+}
+
+/* Log a misuse once per task (the flag survives a restart refused). */
+static void misuse(tick_task *t, const char *what)
+{
+    if (t->future.sub & SUB_MISUSED)
+        return;
+    t->future.sub |= SUB_MISUSED;
+    tick__misuse(what, t->step.name);
 }
 
 static void task_free(tick_future *f)
@@ -35,26 +49,50 @@ static bool task_cancel(tick_future *f);
 static const tick_future_ops task_ops = { "task", task_free, task_cancel };
 
 static void task_step(tick_handle *h);
-static const tick_handle_class task_step_cls = { task_step, "step" };
+const tick_handle_class tick__task_step_cls = { task_step, "step" };
+
+/*
+ * A started task is alive (step.cls is the step class and the future is
+ * pending) or finished. Starting an alive one again would link its step
+ * and scope membership twice, corrupting both lists, so it is refused; a
+ * finished one is restarted only when nothing else can still look at it:
+ * the caller's reference is the only one and nobody waits on it.
+ */
+static bool task_alive(const tick_task *t)
+{
+    return t->step.cls == &tick__task_step_cls && !tick_future_done(&t->future) &&
+           t->future.refs > 0;
+}
 
 int tick_task_start(tick_loop *loop, tick_task *t, const char *name, const tick_task_class *cls)
 {
     if (!loop || !t || !cls || !cls->step)
         return -EINVAL;
+    if (t->step.cls == &tick__task_step_cls && t->future.loop == loop) {
+        if (task_alive(t)) {
+            misuse(t, "tick_task_start() on a task that is running");
+            return -EBUSY;
+        }
+        if (t->future.refs > 1 || !tick_list_empty(&t->future.waiters)) {
+            misuse(t, "tick_task_start() on a finished task someone still holds");
+            return -EBUSY;
+        }
+    }
     tick_future_init(&t->future, loop, &task_ops);
     t->future.refs = 2;            /* the caller's and the engine's */
-    tick_handle_init_class(&t->step, name, &task_step_cls);
+    tick_handle_init_class(&t->step, name, &tick__task_step_cls);
     t->cls = cls;
     t->resume = NULL;
     t->awaited = NULL;
-    t->group = loop->current_group;
-    tick_link_init(&t->group_link);
-    if (t->group) {
-        tick_list_append(&t->group->tasks, &t->group_link);
-        t->group->count++;
-    }
+    tick_scope *s = loop->cur_scope;
+    t->step.scope = s;
+    tick_list_append(&s->tasks, &t->step.scope_link);
+    tick__scope_join(s, TICK_SCOPE_TASK);
+    s->st.tasks_started++;
     loop->stats.tasks_alive++;
     tick_call_soon(loop, &t->step);
+    if (tick_scope_cancelled(s))
+        tick_task_cancel(t);      /* delivered at its first await */
     return 0;
 }
 
@@ -63,12 +101,9 @@ static void task_step(tick_handle *h)
     tick_task *t = tick_container_of(h, tick_task, step);
     tick_loop *loop = t->future.loop;
     tick_task *prev_task = loop->current_task;
-    tick_task_group *prev_group = loop->current_group;
     loop->current_task = t;
-    loop->current_group = t->group;
     int status = t->cls->step(t);
     loop->current_task = prev_task;
-    loop->current_group = prev_group;
     if (status == TICK_TASK_YIELDED) {
         /* A yielded task waits on nothing. If its last await was cut short
          * by a cancellation, the future it left can still be pending (shared
@@ -86,6 +121,15 @@ static void task_step(tick_handle *h)
 
 bool tick__task_await(tick_task *t, tick_future *f)
 {
+    /* Only the task's own running step can suspend it: from anywhere else
+     * the macro would return from a function that is not the step, and
+     * the task's real await (if it is suspended) must stay untouched.
+     * tick__task_await_value() then gives -EINVAL, by the same test. */
+    if (t->future.loop->current_task != t) {
+        misuse(t, "TICK_AWAIT outside the task's own step");
+        tick_future_unref(f);
+        return false;
+    }
     tick_future_unref(t->awaited);
     t->awaited = f;
     if (!f)
@@ -109,6 +153,8 @@ bool tick__task_await(tick_task *t, tick_future *f)
 
 intptr_t tick__task_await_value(tick_task *t)
 {
+    if (t->future.loop->current_task != t)
+        return -EINVAL;           /* the misused await above */
     if (t->future.sub & SUB_AWAIT_CUT) {
         t->future.sub &= ~SUB_AWAIT_CUT;
         return -ECANCELED;
@@ -121,33 +167,21 @@ intptr_t tick__task_await_value(tick_task *t)
     return f->err ? f->err : f->result.i;
 }
 
-void tick__group_hold(tick_task_group *g) { g->count++; }
-
-void tick__group_release(tick_loop *loop, tick_task_group *g)
-{
-    assert(g->count > 0);
-    if (--g->count == 0 && g->on_empty)
-        tick_call_soon(loop, g->on_empty);
-}
-
 static void task_done(tick_task *t)
 {
     t->awaited = tick_future_unref(t->awaited);
     tick_loop *loop = t->future.loop;
     loop->stats.tasks_alive--;
-    tick_task_group *g = t->group;
-    if (g) {
-        tick_link_remove(&t->group_link);
-        t->group = NULL;
-        tick__group_release(loop, g);
-    }
+    tick_link_remove(&t->step.scope_link);
+    tick__scope_leave(t->step.scope, TICK_SCOPE_TASK);
 }
 
 void tick__task_finish(tick_task *t, intptr_t value, int err)
 {
     assert(!tick_future_done(&t->future));
-    if (err < 0 && err != -ECANCELED && t->group && t->group->on_failed)
-        t->group->on_failed(t->group, t, err);
+    tick_scope *s = t->step.scope;
+    if (err < 0 && err != -ECANCELED && s->on_failed)
+        s->on_failed(s, t, err);
     task_done(t);
     if (err < 0)
         tick_future_set_error(&t->future, err);
@@ -208,31 +242,3 @@ unsigned tick_task_uncancel(tick_task *t)
 }
 
 tick_task *tick_task_current(tick_loop *loop) { return loop->current_task; }
-
-void tick_task_group_init(tick_task_group *g)
-{
-    tick_link_init(&g->tasks);
-    g->count = 0;
-    g->on_empty = NULL;
-    g->on_failed = NULL;
-}
-
-tick_task_group *tick_task_group_enter(tick_loop *loop, tick_task_group *g)
-{
-    tick_task_group *prev = loop->current_group;
-    loop->current_group = g;
-    return prev;
-}
-
-size_t tick_task_group_cancel(tick_task_group *g)
-{
-    size_t n = 0;
-    /* task_cancel never finishes a task synchronously, so the list is
-     * stable while we walk it */
-    for (tick_link *l = g->tasks.next; l != &g->tasks; l = l->next) {
-        tick_task *t = tick_container_of(l, tick_task, group_link);
-        if (tick_task_cancel(t))
-            n++;
-    }
-    return n;
-}

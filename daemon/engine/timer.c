@@ -23,16 +23,39 @@ void tick__timer_init_resolver(tick_timer *t, const char *name, const tick_handl
     t->flags = TICK__TIMER_RESOLVER;
 }
 
+/* A user timer is a member of its scope while it is in the heap;
+ * resolver timers are the engine's, owned through the future they
+ * resolve. */
+static void scope_unlink(tick_timer *t)
+{
+    if (!(t->flags & TICK__TIMER_RESOLVER)) {
+        tick_link_remove(&t->handle.scope_link);
+        tick__scope_leave(t->handle.scope, TICK_SCOPE_TIMER);
+    }
+}
+
 int tick_timer_start_at(tick_loop *loop, tick_timer *t, uint64_t deadline)
 {
     if (!loop || !t || !t->handle.cls)
         return -EINVAL;
-    if (tick_timer_armed(t))
+    bool was_armed = tick_timer_armed(t);
+    if (was_armed)
         tick__heap_remove(&loop->timers, t);
     tick_link_remove(&t->handle.link);      /* fired but not run yet */
     t->deadline = deadline;
     t->seq = loop->timer_seq++;
-    return tick__heap_push(&loop->timers, t);
+    int rc = tick__heap_push(&loop->timers, t);
+    if (rc < 0) {
+        if (was_armed)
+            scope_unlink(t);
+        return rc;
+    }
+    if (!was_armed && !(t->flags & TICK__TIMER_RESOLVER)) {
+        tick__handle_claim(loop, &t->handle);
+        tick_list_append(&t->handle.scope->timers, &t->handle.scope_link);
+        tick__scope_join(t->handle.scope, TICK_SCOPE_TIMER);
+    }
+    return 0;
 }
 
 int tick_call_later(tick_loop *loop, tick_timer *t, uint64_t delay_ns)
@@ -50,6 +73,7 @@ bool tick_timer_stop(tick_loop *loop, tick_timer *t)
     bool was = false;
     if (tick_timer_armed(t)) {
         tick__heap_remove(&loop->timers, t);
+        scope_unlink(t);
         was = true;
     }
     if (tick_handle_cancel(&t->handle))
@@ -70,10 +94,12 @@ void tick__timers_run(tick_loop *loop, uint64_t armed_before)
     while ((t = tick__heap_top(&loop->timers)) && t->deadline <= loop->now &&
            t->seq < armed_before) {
         tick__heap_remove(&loop->timers, t);
-        if (t->flags & TICK__TIMER_RESOLVER)
+        if (t->flags & TICK__TIMER_RESOLVER) {
             t->handle.cls->fn(&t->handle);
-        else
+        } else {
+            scope_unlink(t);
             tick_call_soon(loop, &t->handle);
+        }
     }
 }
 

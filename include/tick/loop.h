@@ -53,16 +53,24 @@ typedef struct tick_handle_class {
     const char *fn_name;
 } tick_handle_class;
 
+struct tick_scope;
+
 struct tick_handle {
     /* private: ready-queue or done-callback list membership */
     tick_link link;
     const tick_handle_class *cls;
     /* read-only: shown in the trace and slow-handle counters; not owned */
     const char *name;
+    /* private: the owning scope (scope.h), fixed at the first arm, and the
+     * membership in it: a task's life, a timer while armed, a plain
+     * handle while parked in a done-callback list */
+    struct tick_scope *scope;
+    tick_link scope_link;
 };
 
 /* Initialise h to call fn (a function name, not a variable) under name.
- * The trace shows <Handle name='name' callback='fn'>. */
+ * The trace shows <Handle name='name' callback='fn'>. The handle joins
+ * the scope current when it is first armed (scope.h). */
 #define tick_handle_init(h, name, fn)                                       \
     tick_handle_init_class((h), (name), __extension__({                     \
         static const tick_handle_class tick__cls_ = { (fn), #fn };          \

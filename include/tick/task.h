@@ -60,7 +60,9 @@
  * out is f's error (< 0) if it failed or was cancelled, else its integer
  * result; a NULL f (allocation failure) gives -ENOMEM. The finished future
  * stays readable through tick_task_awaited(t) until the next await or the
- * end of the task (for pointer results).
+ * end of the task (for pointer results). Awaiting anywhere but in the
+ * task's own running step (a helper called from another task, a plain
+ * callback) does not suspend: out is -EINVAL, logged once per task.
  *
  * Cancellation: tick_task_cancel() (or tick_future_cancel() on the task)
  * cancels the future the task awaits and makes that await return
@@ -85,13 +87,13 @@
 #define TICK_TASK_H
 
 #include "future.h"
+#include "scope.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct tick_task tick_task;
-typedef struct tick_task_group tick_task_group;
 
 /* What a step function returns (the macros return these for you). */
 enum tick_task_status {
@@ -112,14 +114,21 @@ struct tick_task {
     const tick_task_class *cls;
     void *resume;                /* label address; NULL before the start */
     tick_future *awaited;        /* last awaited future (one reference) */
-    tick_task_group *group;      /* owner group, or NULL */
-    tick_link group_link;
+    /* The owning scope and the task's membership in it are step.scope and
+     * step.scope_link: a task costs 128 bytes. */
 };
 
 /*
  * Start t: schedule its first step for the next tick. t is initialised
  * here (its name is shown in the trace; not copied). The task joins the
- * loop's current task group (see below). Returns 0; -EINVAL for bad args.
+ * loop's current scope (scope.h), and its steps run with that scope
+ * current, so whatever it creates is the scope's too. A task started in a
+ * cancelled scope is cancelled at once.
+ * Returns 0; -EINVAL for bad args; -EBUSY if t is alive (started and not
+ * finished), or finished but still referenced or awaited by anyone but
+ * the caller (a finished embedded task may be restarted only when the
+ * caller holds the last reference). Misuse is logged once per task; with
+ * TICK_ABORT_ON_MISUSE=1 in the environment it aborts instead (debugging).
  */
 TICK_API int tick_task_start(tick_loop *loop, tick_task *t, const char *name,
                              const tick_task_class *cls);
@@ -133,39 +142,13 @@ TICK_API unsigned tick_task_cancelling(const tick_task *t);
 TICK_API unsigned tick_task_uncancel(tick_task *t);
 
 static inline tick_loop *tick_task_loop(const tick_task *t) { return t->future.loop; }
+static inline struct tick_scope *tick_task_scope(const tick_task *t) { return t->step.scope; }
 static inline const char *tick_task_name(const tick_task *t) { return t->step.name; }
 static inline tick_future *tick_task_future(tick_task *t) { return &t->future; }
 /* The future the last await finished on (still referenced), or NULL. */
 static inline tick_future *tick_task_awaited(const tick_task *t) { return t->awaited; }
 /* The task whose step is running now, or NULL. */
 TICK_API tick_task *tick_task_current(tick_loop *loop);
-
-/*
- * Task groups: every task started while a group is current belongs to it,
- * and a task's own steps run with its group current, so tasks spawned by a
- * task join its group. The daemon gives each plugin instance a group and
- * cancels and drains it before stopping the instance.
- * A thread-pool job (tick_run_in_thread) started while the group is
- * current counts too until its fn has returned, even if the task awaiting
- * it was cancelled and is gone: fn is the group owner's code, so a drained
- * group means none of it can run any more.
- * The group is owned by its creator; it must be empty before it is freed.
- */
-struct tick_task_group {
-    tick_link tasks;
-    size_t count;            /* member tasks + pool jobs still to return */
-    tick_handle *on_empty;   /* scheduled when count drops to 0 */
-    /* Called inline when a member task finishes with an error other than
-     * -ECANCELED (the daemon logs it with the instance name). Must not
-     * touch the task beyond reading it. NULL (the default) = ignore. */
-    void (*on_failed)(tick_task_group *g, tick_task *t, int err);
-};
-
-TICK_API void tick_task_group_init(tick_task_group *g);
-/* Make g current for the tasks started from now on; returns the previous. */
-TICK_API tick_task_group *tick_task_group_enter(tick_loop *loop, tick_task_group *g);
-/* Cancel every task of g; returns how many were still running. */
-TICK_API size_t tick_task_group_cancel(tick_task_group *g);
 
 /* ---- coroutine macros (see the rules above) ---- */
 

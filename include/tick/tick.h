@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "loop.h"
+#include "scope.h"
 #include "future.h"
 #include "task.h"
 #include "timer.h"

@@ -197,7 +197,7 @@ START_TEST(stop_deadline_bounds_a_stubborn_task)
                   e2e_read_file(d.err));
     ck_assert_msg(WEXITSTATUS(st) == 0, "exit %d", WEXITSTATUS(st));
     ck_assert_msg(took >= 400, "did not wait for the task: %lld ms", (long long)took);
-    ck_assert_msg(e2e_file_contains(d.err, "plugin:mule: 1 tasks still running after "
+    ck_assert_msg(e2e_file_contains(d.err, "plugin:mule: 1 tasks and 0 jobs still running after "
                                     "the stop timeout; stopping anyway"),
                   "stderr:\n%s", e2e_read_file(d.err));
     e2e_stop(&d, 1000);

@@ -1,6 +1,6 @@
 /* test_daemon_instance.c — plugin instances in-process, with the real
  * heartbeat and echo plugins: load and configure (errors at the key's
- * line), start in the instance's task group, status hook, log prefix,
+ * line), start in the instance's scope, status hook, log prefix,
  * stop batches that drain the tasks before stop() and unload the module
  * with its last instance, and modules shared by instances. */
 #include <dlfcn.h>
@@ -34,7 +34,7 @@ static void setup(void)
     snprintf(dir, sizeof dir, "/tmp/tickd-inst-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     tickd_log_set_level(TICK_LOG_ERR);   /* heartbeat's lines are noise here */
-    tickd_instance_log_init();
+    tickd_log_engine_init();
     tickd_instance_set_status_hook(on_status);
     status_changes = 0;
     stopped = false;
@@ -94,8 +94,10 @@ START_TEST(heartbeat_lifecycle)
 
     ck_assert_int_eq(tickd_instance_start(in, &err), 0);
     ck_assert_int_eq(in->state, TICKD_INSTANCE_RUNNING);
-    /* the beat task was started with the instance's group current */
-    ck_assert_uint_eq(in->group.count, 1);
+    /* the beat task was started with the instance's scope current */
+    tick_scope_stats st;
+    tick_scope_get_stats(&in->scope, &st, false);
+    ck_assert_uint_eq(st.count[TICK_SCOPE_TASK], 1);
     RUN_UNTIL(strcmp(in->status, "beat 3") == 0, 1000);
     ck_assert_int_ge(status_changes, 4);
 

@@ -28,7 +28,7 @@ static void setup(void)
     unsetenv("JOURNAL_STREAM");
     tickd_log_init();
     tickd_log_set_level(TICK_LOG_INFO);
-    tickd_log_set_context(NULL);
+    tickd_log_engine_init();
 }
 
 static void teardown(void)
@@ -124,22 +124,35 @@ START_TEST(one_message_one_line)
 }
 END_TEST
 
-static const char *ctx(const void *caller, char *buf, size_t len)
-{
-    (void)caller;
-    snprintf(buf, len, "plugin:%s", "echo1");
-    return buf;
-}
+/* The prefix is the current scope's name chain, outermost first; the
+ * root scope has none. Also the tail call that used to lose the prefix
+ * when it was guessed from the return address. */
+static void log_tail(void) { tick_log(TICK_LOG_INFO, "tail %d", 1); }
 
-START_TEST(plugin_prefix_from_context)
+START_TEST(plugin_prefix_from_scope)
 {
+    tick_loop *l;
+    tick_scope in, conn;
+    ck_assert_int_eq(tick_loop_new(&l), 0);
+    tick_loop_set_current(l);
     tick_log(TICK_LOG_INFO, "listening on %s", "127.0.0.1:7000");
-    tickd_log_set_context(ctx);
+    tick_scope_init(&in, l, NULL, "plugin:echo1");
+    tick_scope_init(&conn, l, &in, "conn 7");
+    tick_scope *prev = tick_scope_enter(l, &in);
     tick_log(TICK_LOG_INFO, "listening on %s", "127.0.0.1:7000");
+    log_tail();
+    tick_scope_enter(l, &conn);
+    tick_log(TICK_LOG_INFO, "hello");
+    tick_scope_enter(l, prev);
     tickd_log(TICK_LOG_INFO, "daemon lines have no plugin prefix");
     ck_assert_str_eq(captured(), "tickd: listening on 127.0.0.1:7000\n"
                      "tickd: plugin:echo1: listening on 127.0.0.1:7000\n"
+                     "tickd: plugin:echo1: tail 1\n"
+                     "tickd: plugin:echo1/conn 7: hello\n"
                      "tickd: daemon lines have no plugin prefix\n");
+    ck_assert_int_eq(tick_scope_close(&conn), 0);
+    ck_assert_int_eq(tick_scope_close(&in), 0);
+    ck_assert_int_eq(tick_loop_close(l), 0);
 }
 END_TEST
 
@@ -167,7 +180,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, journal_priorities);
     tcase_add_test(tc, journal_stream_of_another_file);
     tcase_add_test(tc, one_message_one_line);
-    tcase_add_test(tc, plugin_prefix_from_context);
+    tcase_add_test(tc, plugin_prefix_from_scope);
     tcase_add_test(tc, level_names);
     suite_add_tcase(s, tc);
     return s;

@@ -239,28 +239,35 @@ START_TEST(group_stays_open_while_an_abandoned_job_runs)
 {
     struct job_arg a = { .value = 3 };
     struct jobber j = { .arg = &a };
-    tick_task_group g;
+    tick_scope g;
     tick_handle drained;
+    tick_scope_stats st;
     gate_reset();
     group_drained = 0;
-    tick_task_group_init(&g);
+    tick_scope_init(&g, loop, NULL, "group");
     tick_handle_init(&drained, "drained", on_group_drained);
-    g.on_empty = &drained;
-    tick_task_group *prev = tick_task_group_enter(loop, &g);
+    tick_scope *prev = tick_scope_enter(loop, &g);
     tick_task_start(loop, &j.task, "jobber", &jobber_class);
-    tick_task_group_enter(loop, prev);
+    tick_scope_enter(loop, prev);
     tick_loop_run_once(loop, false);                  /* job submitted */
     gate_wait_for(1);                                 /* and running */
-    ck_assert_uint_eq(tick_task_group_cancel(&g), 1);
+    ck_assert_uint_ge(tick_scope_cancel(&g), 1);
+    tick_future *d = tick_scope_drain(&g);
+    tick_future_add_done_callback(d, &drained);
     for (int i = 0; i < 5; i++)
         tick_loop_run_once(loop, false);
     ck_assert(tick_future_cancelled(&j.task.future)); /* the task is gone */
     ck_assert_int_eq(group_drained, 0);               /* but fn still runs */
-    ck_assert_uint_eq(g.count, 1);
+    tick_scope_get_stats(&g, &st, false);
+    ck_assert_uint_eq(st.count[TICK_SCOPE_JOB], 1);
     gate_release();
     RUN_UNTIL(group_drained == 1, 1000);
     ck_assert(a.ran);
-    ck_assert_uint_eq(g.count, 0);
+    tick_scope_get_stats(&g, &st, false);
+    ck_assert_uint_eq(st.count[TICK_SCOPE_JOB], 0);
+    ck_assert_uint_eq(st.jobs_run, 1);
+    tick_future_unref(d);
+    ck_assert_int_eq(tick_scope_close(&g), 0);
     tick_future_unref(&j.task.future);
 }
 END_TEST

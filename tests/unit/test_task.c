@@ -409,24 +409,30 @@ static const tick_task_class parent_class = { parent_step, NULL };
 static int drained;
 static void on_drained(tick_handle *h) { (void)h; drained++; }
 
-START_TEST(group_cancel_and_drain)
+START_TEST(scope_cancel_and_drain)
 {
-    tick_task_group g;
+    tick_scope g;
     tick_handle empty;
     struct parent p = { 0 };
-    tick_task_group_init(&g);
+    tick_scope_init(&g, loop, NULL, "group");
     tick_handle_init(&empty, "drained", on_drained);
-    g.on_empty = &empty;
     tick_future_new(loop, &p.on);
-    tick_task_group *prev = tick_task_group_enter(loop, &g);
+    tick_scope *prev = tick_scope_enter(loop, &g);
     tick_task_start(loop, &p.task, "parent", &parent_class);
-    tick_task_group_enter(loop, prev);
+    tick_scope_enter(loop, prev);
     tick_loop_run_once(loop, false);
     tick_loop_run_once(loop, false);
-    ck_assert_uint_eq(g.count, 2);
-    ck_assert_uint_eq(tick_task_group_cancel(&g), 2);
+    tick_scope_stats st;
+    tick_scope_get_stats(&g, &st, false);
+    ck_assert_uint_eq(st.count[TICK_SCOPE_TASK], 2);
+    ck_assert_uint_eq(tick_scope_cancel(&g), 2);
+    tick_future *d = tick_scope_drain(&g);
+    tick_future_add_done_callback(d, &empty);
     RUN_UNTIL(drained == 1, 10);
-    ck_assert_uint_eq(g.count, 0);
+    tick_future_unref(d);
+    tick_scope_get_stats(&g, &st, false);
+    ck_assert_uint_eq(st.count[TICK_SCOPE_TASK], 0);
+    ck_assert_int_eq(tick_scope_close(&g), 0);
     ck_assert(tick_future_cancelled(&p.task.future));
     ck_assert_int_eq(p.child.cleaned, 1);
     tick_future_unref(&p.task.future);
@@ -460,7 +466,7 @@ static Suite *task_suite(void)
     tcase_add_test(tc, cancel_while_yielded_after_cut_await);
     tcase_add_test(tc, switch_and_two_macros_per_line);
     tcase_add_test(tc, fire_and_forget_frees);
-    tcase_add_test(tc, group_cancel_and_drain);
+    tcase_add_test(tc, scope_cancel_and_drain);
     tcase_add_test(tc, start_rejects_bad_args);
     suite_add_tcase(s, tc);
     return s;
