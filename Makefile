@@ -58,7 +58,7 @@ UNIT_BIN   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 E2E_BIN    := $(E2E_TESTS:%=$(BUILD)/tests/e2e_%)
 SYS_LIBS   := -ldl -lpthread
 
-.PHONY: all check unit e2e san-unit san-e2e run bench install uninstall clean deps-build deps-check deps-bench
+.PHONY: all check unit e2e san-unit san-e2e run bench bench-compare install uninstall clean deps-build deps-check deps-bench
 all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
@@ -157,6 +157,17 @@ run: deps-build all
 
 bench: deps-bench all
 	$(MAKE) -C bench BUILD=$(abspath $(BUILD))/bench TOP=$(abspath .)
+
+# Before/after in interleaved pairs: BASE (a commit, default HEAD~1) is
+# checked out and built under build/base, then bench/compare.sh runs both.
+BASE ?= HEAD~1
+bench-compare: deps-bench all
+	$(MAKE) -C bench BUILD=$(abspath $(BUILD))/bench TOP=$(abspath .) build
+	rm -rf build/base && git worktree prune && git worktree add --detach build/base $(BASE)
+	$(MAKE) -C build/base all
+	$(MAKE) -C build/base/bench BUILD=$(abspath build/base/build)/bench TOP=$(abspath build/base) build
+	bench/compare.sh $(abspath build/base/build) $(abspath $(BUILD))
+	git worktree remove --force build/base
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick \

@@ -66,6 +66,7 @@ void bench_fail(const char *what, int err) __attribute__((noreturn));
 typedef bench_result (*bench_fn)(void);
 
 bench_result tick_call_soon_run(void);
+bench_result tick_call_soon_switch(void);
 bench_result tick_future_resolve(void);
 bench_result tick_task_await_rt(void);
 bench_result tick_task_pingpong(void);

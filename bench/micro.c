@@ -78,6 +78,8 @@ static const workload workloads[] = {
     { { "call_soon_run", NULL }, { "ns/op", NULL },
       { tick_call_soon_run, uv_call_soon_run, ev_call_soon_run }, 1,
       { 10, 0 }, { "< 10 ns/op", NULL } },
+    { { "call_soon_switch_acct", "call_soon_switch_noacct" }, { "ns/op", "ns/op" },
+      { tick_call_soon_switch, NULL, NULL }, 1, { 0, 0 }, { NULL, NULL } },
     { { "future_resolve_cb", NULL }, { "ns/op", NULL },
       { tick_future_resolve, NULL, NULL }, 1, { 0, 0 }, { NULL, NULL } },
     { { "task_await_rt", NULL }, { "ns/rt", NULL },

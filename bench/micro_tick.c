@@ -72,6 +72,49 @@ bench_result tick_call_soon_run(void)
     return one((double)dt / soon_count);
 }
 
+/* ---- 1b. call_soon + run, every handle in another scope than the last:
+ * the worst case of scope accounting (a clock read per handle), measured
+ * with accounting on and off in the same process, alternately ---- */
+
+static uint64_t switch_batches(tick_loop *loop, tick_handle *hs, unsigned batches, bool acct)
+{
+    tick_loop_set_accounting(loop, acct);
+    uint64_t t0 = bench_now_ns();
+    soon_batches(loop, hs, batches);
+    return bench_now_ns() - t0;
+}
+
+bench_result tick_call_soon_switch(void)
+{
+    tick_loop *loop = new_loop();
+    tick_scope a, b;
+    tick_scope_init(&a, loop, NULL, "a");
+    tick_scope_init(&b, loop, NULL, "b");
+    tick_handle *hs = calloc(BENCH_BATCH, sizeof *hs);
+    if (!hs)
+        bench_fail("calloc", -ENOMEM);
+    for (unsigned i = 0; i < BENCH_BATCH; i++) {
+        tick_handle_init(&hs[i], "soon", soon_cb);
+        tick_handle_set_scope(&hs[i], i & 1 ? &b : &a);
+    }
+    unsigned batches = BENCH_SOON_OPS / BENCH_BATCH / 4;
+    soon_batches(loop, hs, batches / 8);          /* warm-up */
+    uint64_t on = 0, off = 0;
+    soon_count = 0;
+    for (int rep = 0; rep < 4; rep++) {           /* interleaved halves */
+        on += switch_batches(loop, hs, batches / 4, true);
+        off += switch_batches(loop, hs, batches / 4, false);
+    }
+    uint64_t ops = (uint64_t)(batches / 4) * 4 * BENCH_BATCH;
+    if (soon_count != 2 * ops)
+        bench_fail("call_soon_switch: wrong callback count", -EPROTO);
+    free(hs);
+    if (tick_scope_close(&a) < 0 || tick_scope_close(&b) < 0)
+        bench_fail("tick_scope_close", -EBUSY);
+    close_loop(loop);
+    return (bench_result){ { (double)on / ops, (double)off / ops } };
+}
+
 /* ---- 2. future resolve -> done-callback ---- */
 
 static void fut_cb(tick_handle *h)

@@ -87,12 +87,16 @@ load() {
     fi
 }
 
+# run_tickd [NAME [DAEMON_KEY_LINE]]: tickd's round (NAME defaults to
+# tickd; tickd_noacct runs with `accounting = no`, for its overhead)
 run_tickd() {
+    name=${1:-tickd}
     port=$("$B/echo_load" --free-port) || return 1
     cat >"$tmp/tickd.ini" <<EOF
 [daemon]
 plugin_dir = $TICK_PLUGINS
 log_level = warning
+${2:-}
 
 [plugin:echo]
 listen = 127.0.0.1:$port
@@ -100,7 +104,7 @@ EOF
     taskset -c "$SERVER_CPU" "$TICKD" -c "$tmp/tickd.ini" >"$tmp/tickd.log" 2>&1 &
     pid=$!
     pids="$pids $pid"
-    load tickd "$port" "$pid" "$tmp/tickd.log"
+    load "$name" "$port" "$pid" "$tmp/tickd.log"
     rc=$?
     stop_server "$pid"
     return $rc
@@ -159,12 +163,13 @@ r=0
 while [ "$r" -lt "$ROUNDS" ]; do
     if [ "$have_tickd" = 1 ]; then
         run_tickd || status=1
+        run_tickd tickd_noacct "accounting = no" || status=1
     fi
     run_raw || status=1
     r=$((r + 1))
 done
 
-echo "# clean rounds: tickd $(clean_count "$tmp/tickd.results"), raw $(clean_count "$tmp/raw.results")"
+echo "# clean rounds: tickd $(clean_count "$tmp/tickd.results"), tickd_noacct $(clean_count "$tmp/tickd_noacct.results"), raw $(clean_count "$tmp/raw.results")"
 t_rate=$(best "$tmp/tickd.results" rate max)
 r_rate=$(best "$tmp/raw.results" rate max)
 t_cpu=$(best "$tmp/tickd.results" cpu_per_rt min)
@@ -176,6 +181,10 @@ rate_ratio=$(ratio "$t_rate" "$r_rate")
 cpu_ratio=$(ratio "$t_cpu" "$r_cpu")
 echo "BENCH echo_rtt_rate ${t_rate:-FAILED} rt/s raw=${r_rate:-FAILED} ratio=$rate_ratio"
 echo "BENCH echo_cpu_per_rt ${t_cpu:-FAILED} ns raw=${r_cpu:-FAILED} ratio=$cpu_ratio"
+# scope accounting: the same daemon with accounting = no, rounds interleaved
+n_cpu=$(best "$tmp/tickd_noacct.results" cpu_per_rt min)
+acct_ratio=$(ratio "$t_cpu" "$n_cpu")
+echo "BENCH echo_acct_cpu_per_rt ${t_cpu:-FAILED} ns noacct=${n_cpu:-FAILED} ratio=$acct_ratio"
 verdict() {
     awk -v x="$1" -v lim="$2" -v op="$3" 'BEGIN {
         if (x == "n/a") print "MISSED (not measured)";
@@ -184,4 +193,5 @@ verdict() {
 }
 echo "TARGET echo_rtt_rate >= 0.95 x raw: $(verdict "$rate_ratio" 0.95 '>=')"
 echo "TARGET echo_cpu_per_rt <= 1.05 x raw: $(verdict "$cpu_ratio" 1.05 '<=')"
+echo "TARGET echo_acct_cpu_per_rt <= 1.03 x accounting off: $(verdict "$acct_ratio" 1.03 '<=')"
 exit "$status"

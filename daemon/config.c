@@ -302,6 +302,9 @@ static void daemon_key(struct parse *ps, const char *key, const char *value)
                  "(use e.g. 250ms, 5s, 2m; 0 turns it off)", value);
         else
             d->slow_handle = ns;
+    } else if (strcmp(key, "accounting") == 0) {
+        if (parse_bool(value, &d->accounting) < 0)
+            PERR(ps, "bad boolean '%s' for key 'accounting' (use yes or no)", value);
     } else if (strcmp(key, "watchdog") == 0) {
         if (parse_bool(value, &d->watchdog) < 0)
             PERR(ps, "bad boolean '%s' for key 'watchdog' (use yes or no)", value);
@@ -509,6 +512,7 @@ int tickd_config_load(const char *path, struct tickd_config **out,
         .stop_timeout = TICKD_DEFAULT_STOP_TIMEOUT,
         .slow_handle = TICKD_DEFAULT_SLOW_HANDLE,
         .watchdog = true,
+        .accounting = true,
     };
     rc = parse_file(cfg, path, true, &paths, err);
     if (rc == 0 && paths.include_dir) {

@@ -53,6 +53,7 @@ struct tickd_daemon_conf {
     uint64_t stop_timeout; /* ns */
     uint64_t slow_handle;  /* ns, 0 = off */
     bool watchdog;
+    bool accounting;       /* time per instance scope (on by default) */
 };
 
 struct tickd_config {

@@ -82,6 +82,7 @@ void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg)
     uint64_t usec = tickd_notify_watchdog_usec();
 
     tickd_log_set_level(cfg->d.log_level);
+    tick_loop_set_accounting(d->loop, cfg->d.accounting);
     tick_loop_set_slow_handler(d->loop, cfg->d.slow_handle,
                                cfg->d.slow_handle ? tickd_stats_slow_handle : NULL, d);
     d->watchdog_period = cfg->d.watchdog && usec ? usec * TICK_USEC / 2 : 0;

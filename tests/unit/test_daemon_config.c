@@ -78,6 +78,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg->d.stop_timeout, 5 * TICK_SEC);
     ck_assert_uint_eq(cfg->d.slow_handle, 100 * TICK_MSEC);
     ck_assert(cfg->d.watchdog);
+    ck_assert(cfg->d.accounting);
     ck_assert_uint_eq(cfg->nsec, 0);
     tickd_config_free(cfg);
 }
@@ -93,12 +94,14 @@ START_TEST(daemon_keys)
         "log_level = debug\n"
         "stop_timeout = 250ms\n"
         "slow_handle = 0\n"
-        "watchdog = no\n"));
+        "watchdog = no\n"
+        "accounting = no\n"));
     ck_assert_str_eq(cfg->d.plugin_dir, "/opt/tick/plugins");
     ck_assert_int_eq(cfg->d.log_level, TICK_LOG_DEBUG);
     ck_assert_uint_eq(cfg->d.stop_timeout, 250 * TICK_MSEC);
     ck_assert_uint_eq(cfg->d.slow_handle, 0);
     ck_assert(!cfg->d.watchdog);
+    ck_assert(!cfg->d.accounting);
     tickd_config_free(cfg);
 }
 END_TEST
@@ -178,6 +181,8 @@ START_TEST(errors_have_file_and_line)
                  "bad log level 'loud' (use err, warning, notice, info or debug)");
     expect_error("[daemon]\nwatchdog = maybe\n", 2,
                  "bad boolean 'maybe' for key 'watchdog' (use yes or no)");
+    expect_error("[daemon]\naccounting = 2\n", 2,
+                 "bad boolean '2' for key 'accounting' (use yes or no)");
     expect_error("[daemon]\nplugin_dir =\n", 2, "empty value for key 'plugin_dir'");
     expect_error("x = 1\n", 1, "key 'x' outside of any section");
     expect_error("[daemon]\njunk\n", 2,
