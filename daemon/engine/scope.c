@@ -354,8 +354,8 @@ static void kill_timer_run(tick_handle *h);
 
 /* The SIGKILL after the grace lives in a small heap block of the root
  * scope, not in the scope itself: the timer must not be stopped by the
- * cancel it follows. It holds the scope open through its child count
- * (children are members until reaped), and checks the flag on firing. */
+ * cancel it follows (or by a second cancel). The scope points to it, so
+ * a close (all children reaped within the grace) stops and frees it. */
 struct kill_timer {
     tick_timer timer;
     tick_scope *scope;
@@ -366,6 +366,7 @@ static void kill_timer_run(tick_handle *h)
     struct kill_timer *k = tick_container_of(h, struct kill_timer, timer.handle);
     tick_scope *s = k->scope;
     free(k);
+    s->kill_timer = NULL;
     s->flags &= ~SCOPE_KILLING;
     for (tick_link *l = s->sources.next, *next; l != &s->sources; l = next) {
         tick__source *src = tick_container_of(l, tick__source, link);
@@ -397,6 +398,7 @@ static void arm_kill_timer(tick_scope *s)
         free(k);
         return;
     }
+    s->kill_timer = k;
     s->flags |= SCOPE_KILLING;
 }
 
@@ -502,6 +504,13 @@ int tick_scope_close(tick_scope *s)
     }
     tick_handle_cancel(&s->drain_check);
     tick_handle_cancel(&s->fd_reaper);
+    if (s->kill_timer) {
+        struct kill_timer *k = s->kill_timer;
+        tick_timer_stop(s->loop, &k->timer);
+        free(k);
+        s->kill_timer = NULL;
+        s->flags &= ~SCOPE_KILLING;
+    }
     if (s->drain) {
         tick_future *f = s->drain;
         s->drain = NULL;

@@ -120,6 +120,7 @@ struct tick_scope {
     struct tick_future *drain; /* pending drain future, or NULL */
     tick_handle drain_check;
     tick_handle fd_reaper;
+    void *kill_timer;          /* the SIGKILL after the grace, while armed */
     tick_scope_failed_fn on_failed;
     void *user;
     tick_scope_stats st;       /* exclusive; children fold in on close */
