@@ -19,6 +19,11 @@
  *     static int hello_configure(tick_instance *in, const char *key, const char *val)
  *     {
  *         struct hello *h = tick_instance_data(in);
+ *         if (!key) {                        // the whole section: defaults
+ *             if (!h->who[0])
+ *                 snprintf(h->who, sizeof h->who, "world");
+ *             return 0;
+ *         }
  *         if (strcmp(key, "who") != 0)
  *             return tick_instance_error(in, "unknown key '%s'", key);
  *         snprintf(h->who, sizeof h->who, "%s", val);
@@ -35,15 +40,11 @@
  *         tick_timer_init(&h->t, "hello", hello_fire);
  *         return tick_call_later(tick_instance_loop(in), &h->t, TICK_SEC);
  *     }
- *     static void hello_stop(tick_instance *in)
- *     {
- *         struct hello *h = tick_instance_data(in);
- *         tick_timer_stop(tick_instance_loop(in), &h->t);
- *     }
+ *     // no stop() needed: the instance's scope disarms h->t (below)
  *     TICK_PLUGIN(.name = "hello", .version = "1.0",
  *                 .instance_size = sizeof(struct hello),
  *                 .configure = hello_configure,
- *                 .start = hello_start, .stop = hello_stop);
+ *                 .start = hello_start);
  *
  * Life of an instance (all on the loop thread):
  *   1. The daemon allocates instance_size zeroed bytes (tick_instance_data).
@@ -54,22 +55,29 @@
  *      it as FILE:LINE: message for the offending key. configure must not
  *      start anything: it also runs for `tickd -t` and for a reload that
  *      may be rejected.
- *   3. start(in): open sockets, start tasks. Tasks started here (and tasks
- *      they start) belong to the instance. Return 0 or a negative errno
- *      (with tick_instance_error() for the message).
- *   4. On stop/reload/shutdown the daemon cancels the instance's tasks,
- *      waits for them to finish (bounded by the stop deadline), then calls
- *      stop(in), then release(in). No plugin code runs after release and
- *      before dlclose. Thread-pool jobs (sys.h) started from the
- *      instance's tasks, start() or stop() count as its tasks until they
- *      return. Timers and handles the plugin armed itself must be stopped
- *      in stop(): the daemon disarms (and logs) any it still finds in the
- *      instance's memory or the module, but one parked in a future's
- *      done-callback list, or a pool job started from a plain timer
- *      callback, escapes it — start such work from a task.
- *   release(in) is also called for an instance that was configured and
- *   never started (a failed -t check or rejected reload). The instance
- *   memory itself is freed by the daemon after release.
+ *   3. start(in): open sockets, start tasks, arm timers. Return 0 or a
+ *      negative errno (with tick_instance_error() for the message).
+ *   4. On stop/reload/shutdown the daemon cancels the instance's scope,
+ *      waits until it has drained (bounded by the stop deadline), then
+ *      calls stop(in), then release(in), closes the scope, frees the
+ *      instance memory and, with the module's last instance, dlcloses it.
+ *      Past the deadline stop() runs anyway, and the memory and module
+ *      stay until the scope has drained.
+ *   5. release(in) is also called for an instance that was configured
+ *      and never started (a failed -t check or rejected reload). The
+ *      instance memory itself is freed by the daemon after release.
+ * The instance is a scope (scope.h): everything the plugin creates while
+ * its code runs (start, stop, configure, release, any callback or task
+ * step of the instance) belongs to the instance: tasks, timers, handles
+ * queued or parked in a future's done-callback list, tick_fds, thread-pool
+ * jobs, child processes, signal and sync waits, and whatever those create.
+ * Cancelling the scope ends them all (a running pool job cannot be
+ * interrupted: the scope waits until fn has returned; children get
+ * SIGTERM, then SIGKILL after 2 s); the log names what was cancelled. So
+ * by stop() nothing of the instance is armed or running any more, stop()
+ * only has to undo what is not a source (say, tell a peer goodbye), and
+ * release() may free the plugin's own heap objects (a malloc'd timer)
+ * safely. Nothing is left armed at dlclose: no plugin code runs after it.
  * An instance whose task fails is logged with its name; other instances
  * are not disturbed.
  *
@@ -87,7 +95,7 @@
 extern "C" {
 #endif
 
-#define TICK_PLUGIN_ABI_MAJOR 1
+#define TICK_PLUGIN_ABI_MAJOR 2   /* 2.0: scopes (tick_task, tick_handle) */
 #define TICK_PLUGIN_ABI_MINOR 0
 #define TICK_PLUGIN_SYMBOL "tick_plugin_descriptor"
 

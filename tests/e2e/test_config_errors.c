@@ -4,6 +4,7 @@
  * and from a normal start (which must not get as far as READY=1).
  */
 #include "e2e.h"
+#include "tick/plugin.h"   /* the ABI numbers the daemon was built with */
 
 /*
  * Run `tickd -t -c CONF` and `tickd -c CONF`; both must exit 78. With -t
@@ -359,11 +360,12 @@ START_TEST(abi_major_mismatch)
     e2e_daemon d;
     e2e_daemon_init(&d);
     char path[PATH_MAX], msg[3 * PATH_MAX];
-    fixture_config(&d, e2e_fixtures(), "abi2", path, sizeof path);
+    fixture_config(&d, e2e_fixtures(), "abinextmajor", path, sizeof path);
     E2E_FMT(msg, sizeof msg,
-             "plugin:x: module 'abi2' (%s) was built for plugin ABI 2.0, tickd "
-             "provides 1.0: rebuild the plugin against the installed tickd "
-             "headers", path);
+             "plugin:x: module 'abinextmajor' (%s) was built for plugin ABI %d.0, "
+             "tickd provides %d.%d: rebuild the plugin against the installed tickd "
+             "headers", path, TICK_PLUGIN_ABI_MAJOR + 1, TICK_PLUGIN_ABI_MAJOR,
+             TICK_PLUGIN_ABI_MINOR);
     expect_error(&d, 5, msg);
     e2e_kill(&d);
 }
@@ -374,11 +376,12 @@ START_TEST(abi_newer_minor_refused)
     e2e_daemon d;
     e2e_daemon_init(&d);
     char path[PATH_MAX], msg[3 * PATH_MAX];
-    fixture_config(&d, e2e_fixtures(), "abi11", path, sizeof path);
+    fixture_config(&d, e2e_fixtures(), "abinextminor", path, sizeof path);
     E2E_FMT(msg, sizeof msg,
-             "plugin:x: module 'abi11' (%s) was built for plugin ABI 1.1, tickd "
-             "provides 1.0: rebuild the plugin against the installed tickd "
-             "headers", path);
+             "plugin:x: module 'abinextminor' (%s) was built for plugin ABI %d.%d, "
+             "tickd provides %d.%d: rebuild the plugin against the installed tickd "
+             "headers", path, TICK_PLUGIN_ABI_MAJOR, TICK_PLUGIN_ABI_MINOR + 1,
+             TICK_PLUGIN_ABI_MAJOR, TICK_PLUGIN_ABI_MINOR);
     expect_error(&d, 5, msg);
     e2e_kill(&d);
 }
