@@ -13,9 +13,6 @@
 
 /* Every instance alive in any state, for log prefixes and stats. */
 static tick_link registry = TICK_LINK_INIT(registry);
-/* Freed instances whose struct (with the scope in it) must outlive a
- * pending kill-grace timer of the engine (see instance_free). */
-static tick_link graveyard = TICK_LINK_INIT(graveyard);
 /* The instance whose configure/start/stop/release is running now. */
 static tick_instance *current;
 static void (*status_hook)(void);
@@ -171,25 +168,7 @@ static void cancel_scope(tick_instance *in, const char *why)
             snprintf(line + off, sizeof line - off, " and %zu more", r.more);
         plog(in, TICK_LOG_INFO, "%s: cancelling %s", why, line);
     }
-    /* Children get SIGTERM now and SIGKILL after the scope's kill grace,
-     * from an engine timer that reads the scope when it fires, even when
-     * the children died of the SIGTERM and the scope drained and closed
-     * long before (scope.c, kill_timer_run). Remember until when. */
-    tick_scope_stats st;
-    tick_scope_get_stats(&in->scope, &st, true);
-    if (st.count[TICK_SCOPE_CHILD]) {
-        uint64_t until = tick_now(in->loop) + in->scope.kill_grace;
-        if (until > in->kill_until)
-            in->kill_until = until;
-    }
     tick_scope_cancel(&in->scope);
-}
-
-static void instance_reap(tick_handle *h)
-{
-    tick_instance *in = tick_container_of(h, tick_instance, reap.handle);
-    tick_link_remove(&in->link);
-    free(in);
 }
 
 static void instance_free(tick_instance *in)
@@ -214,20 +193,6 @@ static void instance_free(tick_instance *in)
     tickd_module_put(in->mod);
     tickd_section_free(in->conf);
     free(in->data);
-    in->data = NULL;
-    in->conf = NULL;
-    /* The scope is closed, but an engine kill-grace timer armed by a
-     * cancel may still look at it: keep the struct (the scope is in it)
-     * until that timer has fired. Same deadline, armed later: ours fires
-     * after it. */
-    if (in->kill_until > tick_now(in->loop)) {
-        tick_timer_init(&in->reap, "free instance", instance_reap);
-        tick_handle_set_scope(&in->reap.handle, tick_loop_scope(in->loop));
-        tick_list_append(&graveyard, &in->link);
-        if (tick_timer_start_at(in->loop, &in->reap, in->kill_until + 1) == 0)
-            return;
-        tick_link_remove(&in->link);
-    }
     free(in);
 }
 

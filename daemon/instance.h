@@ -42,9 +42,6 @@ struct tick_instance {
     char scope_name[80];        /* "plugin:NAME", the scope's and logs' */
     tick_future *drain;         /* while waiting for the scope to drain */
     tick_handle drained;        /* drain's done-callback (root scope) */
-    uint64_t kill_until;        /* a cancel's SIGKILL-after-grace timer may
-                                   still read the scope until then */
-    tick_timer reap;            /* frees the struct after kill_until */
     struct tickd_stop *batch;   /* while STOPPING */
     enum tickd_instance_state state;
     bool stop_called;
