@@ -567,5 +567,15 @@ size_t tick_scope_list(const tick_scope *s, tick_scope_list_fn fn, void *user)
         const tick__source *src = tick_container_of(l, tick__source, link);
         fn(user, (enum tick_scope_kind)src->kind, src->name ?: "?");
     }
+    /* handles queued for the next run phase (a timer that just fired) */
+    const tick_link *queues[2] = { &s->loop->ready, &s->loop->running };
+    for (int q = 0; q < 2; q++)
+        for (const tick_link *l = queues[q]->next; l != queues[q]; l = l->next) {
+            const tick_handle *h = tick_container_of(l, tick_handle, link);
+            if (h->scope == s && !tick__handle_is_task(h)) {
+                fn(user, TICK_SCOPE_HANDLE, h->name ?: "?");
+                n++;
+            }
+        }
     return n;
 }

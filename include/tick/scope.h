@@ -176,7 +176,8 @@ TICK_API void *tick_scope_user(const tick_scope *s);
 TICK_API void tick_scope_get_stats(const tick_scope *s, tick_scope_stats *out,
                                    bool inclusive);
 /* Call fn for each live source of s (not of child scopes), with its kind
- * and name ("?" if it has none). Returns how many. fn must not change
+ * and name ("?" if it has none); handles queued for the next run phase
+ * are listed as TICK_SCOPE_HANDLE. Returns how many. fn must not change
  * the scope. */
 typedef void (*tick_scope_list_fn)(void *user, enum tick_scope_kind kind,
                                    const char *name);
