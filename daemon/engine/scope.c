@@ -332,9 +332,14 @@ tick_future *tick_scope_drain(tick_scope *s)
         tick_future *f;
         if (tick_future_new(s->loop, &f) < 0)
             return NULL;
+        /* empty now: done now, as scope.h promises (not a tick later) */
+        if (tick_scope_empty(s)) {
+            tick_future_set_result(f, 0);
+            return f;
+        }
         s->drain = f;                   /* the scope's reference */
         if (s->live == 0)
-            maybe_drained(s);
+            maybe_drained(s);           /* only queued handles are left */
     }
     return tick_future_ref(s->drain);
 }
