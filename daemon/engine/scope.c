@@ -522,9 +522,20 @@ int tick_scope_close(tick_scope *s)
 
 /* ---- stats and lists ------------------------------------------------- */
 
+/* The running scope's time since the last switch, not charged yet. */
+static uint64_t uncharged_ns(const tick_scope *s)
+{
+    const tick_loop *loop = s->loop;
+    if (loop->cur_scope != s || !loop->acct_t0)
+        return 0;
+    uint64_t now = mono_ns();
+    return now > loop->acct_t0 ? now - loop->acct_t0 : 0;
+}
+
 static void add_stats(tick_scope_stats *dst, const tick_scope *s)
 {
     fold_into(dst, &s->st);
+    dst->handler_ns += uncharged_ns(s);
     for (int k = 0; k < TICK_SCOPE_KINDS; k++)
         dst->count[k] += s->st.count[k];
     for (const tick_link *l = s->children.next; l != &s->children; l = l->next)
@@ -534,13 +545,9 @@ static void add_stats(tick_scope_stats *dst, const tick_scope *s)
 void tick_scope_get_stats(const tick_scope *s, tick_scope_stats *out, bool inclusive)
 {
     *out = s->st;
-    /* the running scope's time since the last switch is not charged yet */
-    tick_loop *loop = s->loop;
-    if (loop->cur_scope == s && loop->acct_t0) {
-        uint64_t now = mono_ns();
-        if (now > loop->acct_t0)
-            out->handler_ns += now - loop->acct_t0;
-    }
+    /* the running scope (s, or with inclusive one of its descendants) has
+     * time since the last switch that is not charged yet */
+    out->handler_ns += uncharged_ns(s);
     if (inclusive)
         for (const tick_link *l = s->children.next; l != &s->children; l = l->next)
             add_stats(out, tick_container_of(l, tick_scope, sibling));
