@@ -109,6 +109,10 @@ void tick_scope_init(tick_scope *s, tick_loop *loop, tick_scope *parent, const c
     if (!parent)
         parent = loop->cur_scope;
     scope_fields_init(s, loop, parent, name);
+    /* cancel is recursive: a scope made under a cancelled one is born
+     * cancelled, or a task started in it would outlive the cancel and
+     * the parent would never drain */
+    s->flags |= parent->flags & SCOPE_CANCELLED;
     tick_list_append(&parent->children, &s->sibling);
     tick__scope_join(parent, TICK_SCOPE_KINDS);   /* an open child scope */
 }

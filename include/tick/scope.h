@@ -41,7 +41,8 @@
  *   - child processes' process groups get SIGTERM, then SIGKILL after the
  *     scope's kill grace (tick_scope_set_kill_grace, default 2 s).
  * A cancelled scope still accepts new timers and handles (cleanup code may
- * need them); a task started in it is cancelled at once.
+ * need them); a task started in it is cancelled at once, and a scope
+ * initialised under it starts cancelled.
  *
  * Drain: tick_scope_drain() returns a future that completes (result 0)
  * once nothing of the scope is left: no task alive, no timer armed, no
