@@ -23,7 +23,6 @@
 
 #define SCOPE_CANCELLED 0x1u
 #define SCOPE_CLOSED    0x2u
-#define SCOPE_KILLING   0x4u   /* SIGTERM sent, SIGKILL timer armed */
 
 #define DEFAULT_KILL_GRACE (2 * TICK_SEC)
 
@@ -363,8 +362,9 @@ static void kill_timer_run(tick_handle *h);
 
 /* The SIGKILL after the grace lives in a small heap block of the root
  * scope, not in the scope itself: the timer must not be stopped by the
- * cancel it follows. It holds the scope open through its child count
- * (children are members until reaped), and checks the flag on firing. */
+ * cancel it follows. The scope points at it (kill_timer) and stops it
+ * when it closes: children that die of the SIGTERM let the scope close
+ * before the grace is over, and the timer must not fire on its memory. */
 struct kill_timer {
     tick_timer timer;
     tick_scope *scope;
@@ -375,7 +375,7 @@ static void kill_timer_run(tick_handle *h)
     struct kill_timer *k = tick_container_of(h, struct kill_timer, timer.handle);
     tick_scope *s = k->scope;
     free(k);
-    s->flags &= ~SCOPE_KILLING;
+    s->kill_timer = NULL;
     for (tick_link *l = s->sources.next, *next; l != &s->sources; l = next) {
         tick__source *src = tick_container_of(l, tick__source, link);
         next = l->next;
@@ -386,7 +386,7 @@ static void kill_timer_run(tick_handle *h)
 
 static void arm_kill_timer(tick_scope *s)
 {
-    if (s->flags & SCOPE_KILLING)
+    if (s->kill_timer)
         return;
     struct kill_timer *k = tick__malloc(sizeof *k);
     if (!k) {
@@ -406,7 +406,17 @@ static void arm_kill_timer(tick_scope *s)
         free(k);
         return;
     }
-    s->flags |= SCOPE_KILLING;
+    s->kill_timer = k;
+}
+
+static void stop_kill_timer(tick_scope *s)
+{
+    struct kill_timer *k = s->kill_timer;
+    if (!k)
+        return;
+    tick_timer_stop(s->loop, &k->timer);
+    free(k);
+    s->kill_timer = NULL;
 }
 
 size_t tick_scope_cancel(tick_scope *s)
@@ -511,6 +521,7 @@ int tick_scope_close(tick_scope *s)
     }
     tick_handle_cancel(&s->drain_check);
     tick_handle_cancel(&s->fd_reaper);
+    stop_kill_timer(s);           /* its children are reaped already */
     if (s->drain) {
         tick_future *f = s->drain;
         s->drain = NULL;

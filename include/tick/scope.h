@@ -119,6 +119,7 @@ struct tick_scope {
     uint64_t kill_grace;       /* ns between SIGTERM and SIGKILL */
     uint32_t flags;
     struct tick_future *drain; /* pending drain future, or NULL */
+    void *kill_timer;          /* SIGKILL after the grace (scope.c), or NULL */
     tick_handle drain_check;
     tick_handle fd_reaper;
     tick_scope_failed_fn on_failed;
