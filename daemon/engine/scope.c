@@ -516,8 +516,8 @@ int tick_scope_close(tick_scope *s)
     /* fds closed by a cancel whose owner never released them */
     while (!tick_list_empty(&s->orphans)) {
         tick__source *src = tick_container_of(s->orphans.next, tick__source, link);
-        tick__fd_scope_free(src);
-        assert(!tick_link_linked(&src->link) || s->orphans.next != &src->link);
+        tick__fd_scope_free(src);       /* frees src: compare, never read */
+        assert(s->orphans.next != &src->link);
     }
     tick_handle_cancel(&s->drain_check);
     tick_handle_cancel(&s->fd_reaper);
