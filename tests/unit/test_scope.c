@@ -1002,7 +1002,10 @@ START_TEST(accounting_per_scope)
     ck_assert_uint_ge(sb.handler_ns, 2 * TICK_MSEC);
     ck_assert_uint_lt(sa.handler_ns, 200 * TICK_MSEC);
     ck_assert_uint_lt(sb.handler_ns, 200 * TICK_MSEC);
-    ck_assert_uint_lt(r1.handler_ns - r0.handler_ns, TICK_MSEC);
+    /* the root ran one empty handle: far less than either spin (not a
+     * fixed bound, which valgrind's slowness alone can exceed) */
+    ck_assert_uint_lt(r1.handler_ns - r0.handler_ns, sa.handler_ns < sb.handler_ns
+                                                    ? sa.handler_ns : sb.handler_ns);
     ck_assert_uint_eq(sa.handles_run, 1);
     ck_assert_uint_eq(sb.handles_run, 1);
     ck_assert_uint_eq(r1.handles_run - r0.handles_run, 1);
