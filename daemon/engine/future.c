@@ -119,15 +119,20 @@ void tick_future_add_done_callback(tick_future *f, tick_handle *h)
 
 /* The engine's own waiters (gather, first_of, timeout): not parked in a
  * scope, since they run engine code only and go with the future that
- * owns them; a cancel must not cut them out from under that future. */
+ * owns them; a cancel must not cut them out from under that future.
+ * They belong to the root scope, like the scopes' own bookkeeping
+ * handles: once queued, a handle of the current scope would be dropped
+ * by that scope's cancel (a queued handle is unscheduled), and a gather
+ * awaited from another scope would never learn its child finished. */
 void tick__future_add_waiter(tick_future *f, tick_handle *h)
 {
     assert(!tick_link_linked(&h->link) && "handle already scheduled");
+    if (!h->scope)
+        h->scope = &f->loop->root;
     if (tick_future_done(f)) {
         tick_call_soon(f->loop, h);
         return;
     }
-    tick__handle_claim(f->loop, h);
     tick_list_append(&f->waiters, &h->link);
 }
 

@@ -105,12 +105,18 @@ static bool job_cancel(tick_future *f)
 static const tick_future_ops job_ops = { "thread", job_free, job_cancel };
 
 /* Scope cancel: a queued job is dropped (its future cancelled); a running
- * one cannot be interrupted and stays a member until fn returns. */
+ * one cannot be interrupted and stays a member until fn returns. The
+ * scope holds no reference of its own, and a fire-and-forget job's only
+ * one is the engine's, which dropping a queued job releases: hold one
+ * across the cancel, as any other canceller does. */
 void tick__job_scope_cancel(tick__source *src)
 {
     job *j = tick_container_of(src, job, src);
-    if (!j->abandoned)
-        tick_future_cancel(&j->fut);
+    if (j->abandoned)
+        return;
+    tick_future_ref(&j->fut);
+    tick_future_cancel(&j->fut);
+    tick_future_unref(&j->fut);
 }
 
 static void *worker(void *arg)

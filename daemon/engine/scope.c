@@ -23,7 +23,6 @@
 
 #define SCOPE_CANCELLED 0x1u
 #define SCOPE_CLOSED    0x2u
-#define SCOPE_KILLING   0x4u   /* SIGTERM sent, SIGKILL timer armed */
 
 #define DEFAULT_KILL_GRACE (2 * TICK_SEC)
 
@@ -109,6 +108,10 @@ void tick_scope_init(tick_scope *s, tick_loop *loop, tick_scope *parent, const c
     if (!parent)
         parent = loop->cur_scope;
     scope_fields_init(s, loop, parent, name);
+    /* cancel is recursive: a scope made under a cancelled one is born
+     * cancelled, or a task started in it would outlive the cancel and
+     * the parent would never drain */
+    s->flags |= parent->flags & SCOPE_CANCELLED;
     tick_list_append(&parent->children, &s->sibling);
     tick__scope_join(parent, TICK_SCOPE_KINDS);   /* an open child scope */
 }
@@ -332,9 +335,14 @@ tick_future *tick_scope_drain(tick_scope *s)
         tick_future *f;
         if (tick_future_new(s->loop, &f) < 0)
             return NULL;
+        /* empty now: done now, as scope.h promises (not a tick later) */
+        if (tick_scope_empty(s)) {
+            tick_future_set_result(f, 0);
+            return f;
+        }
         s->drain = f;                   /* the scope's reference */
         if (s->live == 0)
-            maybe_drained(s);
+            maybe_drained(s);           /* only queued handles are left */
     }
     return tick_future_ref(s->drain);
 }
@@ -354,8 +362,9 @@ static void kill_timer_run(tick_handle *h);
 
 /* The SIGKILL after the grace lives in a small heap block of the root
  * scope, not in the scope itself: the timer must not be stopped by the
- * cancel it follows (or by a second cancel). The scope points to it, so
- * a close (all children reaped within the grace) stops and frees it. */
+ * cancel it follows. The scope points at it (kill_timer) and stops it
+ * when it closes: children that die of the SIGTERM let the scope close
+ * before the grace is over, and the timer must not fire on its memory. */
 struct kill_timer {
     tick_timer timer;
     tick_scope *scope;
@@ -367,7 +376,6 @@ static void kill_timer_run(tick_handle *h)
     tick_scope *s = k->scope;
     free(k);
     s->kill_timer = NULL;
-    s->flags &= ~SCOPE_KILLING;
     for (tick_link *l = s->sources.next, *next; l != &s->sources; l = next) {
         tick__source *src = tick_container_of(l, tick__source, link);
         next = l->next;
@@ -378,7 +386,7 @@ static void kill_timer_run(tick_handle *h)
 
 static void arm_kill_timer(tick_scope *s)
 {
-    if (s->flags & SCOPE_KILLING)
+    if (s->kill_timer)
         return;
     struct kill_timer *k = tick__malloc(sizeof *k);
     if (!k) {
@@ -399,7 +407,16 @@ static void arm_kill_timer(tick_scope *s)
         return;
     }
     s->kill_timer = k;
-    s->flags |= SCOPE_KILLING;
+}
+
+static void stop_kill_timer(tick_scope *s)
+{
+    struct kill_timer *k = s->kill_timer;
+    if (!k)
+        return;
+    tick_timer_stop(s->loop, &k->timer);
+    free(k);
+    s->kill_timer = NULL;
 }
 
 size_t tick_scope_cancel(tick_scope *s)
@@ -499,18 +516,12 @@ int tick_scope_close(tick_scope *s)
     /* fds closed by a cancel whose owner never released them */
     while (!tick_list_empty(&s->orphans)) {
         tick__source *src = tick_container_of(s->orphans.next, tick__source, link);
-        tick__fd_scope_free(src);
-        assert(!tick_link_linked(&src->link) || s->orphans.next != &src->link);
+        tick__fd_scope_free(src);       /* frees src: compare, never read */
+        assert(s->orphans.next != &src->link);
     }
     tick_handle_cancel(&s->drain_check);
     tick_handle_cancel(&s->fd_reaper);
-    if (s->kill_timer) {
-        struct kill_timer *k = s->kill_timer;
-        tick_timer_stop(s->loop, &k->timer);
-        free(k);
-        s->kill_timer = NULL;
-        s->flags &= ~SCOPE_KILLING;
-    }
+    stop_kill_timer(s);           /* its children are reaped already */
     if (s->drain) {
         tick_future *f = s->drain;
         s->drain = NULL;
@@ -526,9 +537,20 @@ int tick_scope_close(tick_scope *s)
 
 /* ---- stats and lists ------------------------------------------------- */
 
+/* The running scope's time since the last switch, not charged yet. */
+static uint64_t uncharged_ns(const tick_scope *s)
+{
+    const tick_loop *loop = s->loop;
+    if (loop->cur_scope != s || !loop->acct_t0)
+        return 0;
+    uint64_t now = mono_ns();
+    return now > loop->acct_t0 ? now - loop->acct_t0 : 0;
+}
+
 static void add_stats(tick_scope_stats *dst, const tick_scope *s)
 {
     fold_into(dst, &s->st);
+    dst->handler_ns += uncharged_ns(s);
     for (int k = 0; k < TICK_SCOPE_KINDS; k++)
         dst->count[k] += s->st.count[k];
     for (const tick_link *l = s->children.next; l != &s->children; l = l->next)
@@ -538,13 +560,9 @@ static void add_stats(tick_scope_stats *dst, const tick_scope *s)
 void tick_scope_get_stats(const tick_scope *s, tick_scope_stats *out, bool inclusive)
 {
     *out = s->st;
-    /* the running scope's time since the last switch is not charged yet */
-    tick_loop *loop = s->loop;
-    if (loop->cur_scope == s && loop->acct_t0) {
-        uint64_t now = mono_ns();
-        if (now > loop->acct_t0)
-            out->handler_ns += now - loop->acct_t0;
-    }
+    /* the running scope (s, or with inclusive one of its descendants) has
+     * time since the last switch that is not charged yet */
+    out->handler_ns += uncharged_ns(s);
     if (inclusive)
         for (const tick_link *l = s->children.next; l != &s->children; l = l->next)
             add_stats(out, tick_container_of(l, tick_scope, sibling));

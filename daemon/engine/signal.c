@@ -52,10 +52,15 @@ static bool waiter_cancel(tick_future *f)
 static const tick_future_ops waiter_ops = { "signal", waiter_free, waiter_cancel };
 
 /* Scope cancel: the wait ends with -ECANCELED (the signal stays owned by
- * the loop, and a delivery with nobody waiting is remembered). */
+ * the loop, and a delivery with nobody waiting is remembered). The scope
+ * holds no reference, and a wait nobody holds any more has only the
+ * engine's, which the cancel drops: hold one across it. */
 void tick__signal_scope_cancel(tick__source *src)
 {
-    tick_future_cancel(&tick_container_of(src, sigwaiter, src)->fut);
+    tick_future *f = &tick_container_of(src, sigwaiter, src)->fut;
+    tick_future_ref(f);
+    tick_future_cancel(f);
+    tick_future_unref(f);
 }
 
 static void waiter_complete(sigwaiter *w, int signo, int err)

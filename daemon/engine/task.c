@@ -17,6 +17,9 @@
  */
 #include "internal.h"
 
+/* task.h's budget: a task is a future, its step handle and three words */
+_Static_assert(sizeof(tick_task) <= 128, "tick_task must stay within 128 bytes");
+
 #define SUB_MUST_CANCEL   0x1u
 #define SUB_AWAIT_CUT     0x2u
 #define SUB_MISUSED       0x4u

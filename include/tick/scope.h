@@ -41,7 +41,8 @@
  *   - child processes' process groups get SIGTERM, then SIGKILL after the
  *     scope's kill grace (tick_scope_set_kill_grace, default 2 s).
  * A cancelled scope still accepts new timers and handles (cleanup code may
- * need them); a task started in it is cancelled at once.
+ * need them); a task started in it is cancelled at once, and a scope
+ * initialised under it starts cancelled.
  *
  * Drain: tick_scope_drain() returns a future that completes (result 0)
  * once nothing of the scope is left: no task alive, no timer armed, no
@@ -118,9 +119,9 @@ struct tick_scope {
     uint64_t kill_grace;       /* ns between SIGTERM and SIGKILL */
     uint32_t flags;
     struct tick_future *drain; /* pending drain future, or NULL */
+    void *kill_timer;          /* SIGKILL after the grace (scope.c), or NULL */
     tick_handle drain_check;
     tick_handle fd_reaper;
-    void *kill_timer;          /* the SIGKILL after the grace, while armed */
     tick_scope_failed_fn on_failed;
     void *user;
     tick_scope_stats st;       /* exclusive; children fold in on close */
