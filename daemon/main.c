@@ -257,6 +257,14 @@ int main(int argc, char **argv)
         sigaddset(&mask, handled_signals[i]);
     sigprocmask(SIG_BLOCK, &mask, NULL);
 
+    /* Orphans of the plugins' children (a helper that setsid()s and whose
+     * parent exits) are re-parented to tickd and reaped here, instead of
+     * escaping to init. Here: before a plugin can spawn anything, and not
+     * for -t, which starts no child worth reaping. */
+    if ((rc = tick_process_set_subreaper(d->loop)) < 0)
+        tickd_log(TICK_LOG_WARNING, "cannot become a child subreaper: %s "
+                  "(orphaned helpers will be reaped by init)", strerror(-rc));
+
     tickd_notify_init();
     tickd_instance_set_status_hook(tickd_status_changed);
     if (trace) {

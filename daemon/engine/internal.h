@@ -224,5 +224,7 @@ TICK_HIDDEN void *tick__calloc(size_t n, size_t size);
 TICK_HIDDEN void *tick__realloc(void *p, size_t n);
 /* Tests: make the n-th allocation from now fail (0 = never). */
 TICK_HIDDEN void tick_test_fail_alloc_after(unsigned long n);
+/* Tests: children are polled as if pidfd_open were ENOSYS (valgrind). */
+TICK_HIDDEN extern bool tick_test_process_no_pidfd;
 
 #endif

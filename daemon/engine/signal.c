@@ -28,6 +28,7 @@ struct tick__signals {
     tick_loop *loop;
     bool pending[_NSIG];     /* delivered while nobody waited */
     tick_link waiters[_NSIG];
+    tick__signal_hook_fn hooks[_NSIG];   /* engine-internal, see sources.h */
 };
 
 static void waiter_free(tick_future *f)
@@ -79,6 +80,10 @@ static void deliver(struct tick__signals *s, int signo)
 {
     tick_link *head = &s->waiters[signo];
 
+    /* the engine's own observer first; the waiters' semantics (and the
+     * pending bit) are the same whether or not there is one */
+    if (s->hooks[signo])
+        s->hooks[signo](s->loop, signo);
     if (tick_list_empty(head)) {
         s->pending[signo] = true;
         return;
@@ -204,6 +209,22 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
     tick_future_ref(&w->fut);        /* the engine's, while it waits */
     tick__loop_active_inc(loop);
     return &w->fut;
+}
+
+int tick__signal_hook(tick_loop *loop, int signo, tick__signal_hook_fn fn)
+{
+    struct tick__signals *s = NULL;
+    int rc;
+
+    if (signo <= 0 || signo >= _NSIG || signo == SIGKILL || signo == SIGSTOP)
+        return -EINVAL;
+    rc = sig_state(loop, &s);
+    if (rc == 0 && fn)
+        rc = sig_own(s, signo);
+    if (rc < 0)
+        return rc;
+    s->hooks[signo] = fn;
+    return 0;
 }
 
 void tick__signal_shutdown(tick_loop *loop)

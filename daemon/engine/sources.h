@@ -33,6 +33,20 @@ TICK_HIDDEN void tick__process_shutdown(tick_loop *loop);
 /* Close the signalfd. The signals stay blocked in the thread (unblocking
  * would run their default action on anything pending). */
 TICK_HIDDEN void tick__signal_shutdown(tick_loop *loop);
+/*
+ * An engine-internal observer of a signal (process.c's SIGCHLD for the
+ * subreaper): fn(loop, signo) is called in the resolve phase for each
+ * delivery the signalfd reads, before the waiters complete, so it must
+ * only complete futures or schedule handles. Unlike a tick_signal_wait()
+ * it is no source: it keeps no scope open, does not count as something
+ * that can still happen (loop->active), and never blocks
+ * tick_loop_close(), which drops it with the signalfd. The signal is owned
+ * by the loop from then on, as for a wait. One per signal; NULL removes it.
+ * 0 or -errno.
+ */
+typedef void (*tick__signal_hook_fn)(tick_loop *loop, int signo);
+TICK_HIDDEN int tick__signal_hook(tick_loop *loop, int signo, tick__signal_hook_fn fn);
+
 /* Close the spare fd kept for EMFILE. */
 TICK_HIDDEN void tick__io_shutdown(tick_loop *loop);
 

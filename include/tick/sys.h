@@ -5,6 +5,9 @@
  *     struct supervisor {
  *         tick_task task;
  *         pid_t pid;
+ *         tick_future *exit;             // kept across the read's await
+ *         tick_fd *out;                  // the child's stdout
+ *         char buf[64];
  *     };
  *
  *     static intptr_t count(void *arg) { return (intptr_t)strlen(arg); }
@@ -13,17 +16,22 @@
  *     {
  *         struct supervisor *s = tick_container_of(t, struct supervisor, task);
  *         tick_loop *loop = tick_task_loop(t);
- *         tick_future *child;
  *         intptr_t rc;
  *         TICK_BEGIN(t);
  *         // blocking work, off the loop thread
  *         TICK_AWAIT(t, tick_run_in_thread(loop, count, "data"), rc);
- *         // a child: the exit future resolves with the wait status
- *         static char *const argv[] = { "sh", "-c", "exit 7", NULL };
+ *         // a child with its stdout on a pipe; the exit future resolves
+ *         // with the wait status
+ *         static char *const argv[] = { "sh", "-c", "echo hi; exit 7", NULL };
  *         tick_spawn_opts opts = TICK_SPAWN_OPTS_INIT(argv);
- *         if (tick_spawn(loop, &opts, &s->pid, &child) < 0)
+ *         opts.stdout_pipe = &s->out;
+ *         if (tick_spawn(loop, &opts, &s->pid, &s->exit) < 0)
  *             TICK_FAIL(t, -EAGAIN);
- *         TICK_AWAIT(t, child, rc);
+ *         TICK_AWAIT(t, tick_fd_read(s->out, s->buf, sizeof s->buf - 1), rc);
+ *         if (rc > 0)
+ *             printf("child says %.*s", (int)rc, s->buf);
+ *         tick_fd_close(s->out);         // the caller's: close it
+ *         TICK_AWAIT(t, s->exit, rc);
  *         if (rc >= 0 && WIFEXITED(rc))
  *             printf("exit %d\n", WEXITSTATUS((int)rc));
  *         // wait for SIGHUP
@@ -45,6 +53,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include "future.h"
+#include "io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,35 +90,106 @@ typedef struct tick_spawn_opts {
     int stdin_fd;            /* dup'ed onto 0/1/2 in the child; -1 = inherit */
     int stdout_fd;
     int stderr_fd;
+    /* Non-NULL: that stream is a pipe, and on success *stdin_pipe etc.
+     * is the parent's end as a new tick_fd (stdin: write to the child;
+     * stdout/stderr: read from it). -EINVAL together with the same
+     * stream's *_fd >= 0. */
+    tick_fd **stdin_pipe;
+    tick_fd **stdout_pipe;
+    tick_fd **stderr_pipe;
 } tick_spawn_opts;
 
+/* Fields not named are 0/NULL: no pipes. */
 #define TICK_SPAWN_OPTS_INIT(av) \
     { .path = NULL, .argv = (av), .envp = NULL, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 }
 
 /*
  * Start a child (posix_spawn: vfork speed, safe in a threaded process)
- * with every signal unblocked and at its default action, and watch it
- * through a pidfd (pidfd_open + waitid(P_PIDFD)); no SIGCHLD handler is
- * involved, but SIGCHLD must not be SIG_IGN (the kernel would reap the
- * child first). On success *pid is the child and *exit a new future
- * (one reference for the caller) that completes with the wait status:
- * use WIFEXITED/WEXITSTATUS/WIFSIGNALED/WTERMSIG on the result.
- * Returns 0 or -errno (-ENOENT: program not found, ...); on failure
- * nothing is left running.
+ * with every signal unblocked and at its default action, in a process
+ * group of its own (pgid = pid), and watch it through a pidfd
+ * (pidfd_open + waitid(P_PIDFD)); no SIGCHLD handler is involved, but
+ * SIGCHLD must not be SIG_IGN (the kernel would reap the child first).
+ * On success *pid is the child and *exit a new future (one reference for
+ * the caller) that completes with the wait status: use
+ * WIFEXITED/WEXITSTATUS/WIFSIGNALED/WTERMSIG on the result.
+ * Returns 0 or -errno (-ENOENT: program not found, -EINVAL: bad options,
+ * ...); on failure nothing is left open or running.
  *
- * Kill and cancel: signal the child yourself with tick_process_kill() (or
- * kill(2) on *pid, safe while the exit future is pending: the child is not
- * reaped before the loop sees it exit, so the pid cannot be reused).
- * Cancelling the exit future sends SIGKILL and completes the future with
- * -ECANCELED at once; the engine still reaps the child in the background.
- * tick_loop_close() SIGKILLs and reaps children still running.
+ * What the child gets: fds 0-2 (inherited, or the *_fd / pipes above)
+ * and no other fd, whether close-on-exec or not; the environment (envp,
+ * or environ) without LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES and
+ * NOTIFY_SOCKET, which describe tickd's own service-manager hand-over
+ * and must not be taken over by a child. Being in its own group, a child
+ * on a terminal is a background job (reading the tty stops it) and a
+ * Ctrl-C aimed at tickd does not reach it.
+ *
+ * Pipes: both ends are made close-on-exec in the parent, the child's end
+ * stays blocking (as its stdio expects), the parent's is a tick_fd of the
+ * scope current at the call, like any tick_fd_open(). The caller owns the
+ * returned tick_fds and closes them with tick_fd_close(), also after the
+ * child has exited (a pipe can still hold the child's last output, read
+ * it first); their life is independent of the exit future's. A scope
+ * cancel cancels their pending operations and closes them in the next
+ * tick if the owner did not (scope.h).
+ *
+ * The group: the child's descendants stay in its group unless they leave
+ * it, and the engine treats the group as the child's:
+ *   - when the child exits, the rest of its group gets SIGKILL, after the
+ *     exit is seen and before the child is reaped (its zombie holds the
+ *     group id, so the signal can never reach a recycled one): a child's
+ *     background helpers do not outlive it;
+ *   - cancelling the exit future (tick_future_cancel, a tick_timeout()
+ *     around it, cancelling the task awaiting it) SIGKILLs the group and
+ *     completes the future with -ECANCELED at once; the engine still
+ *     reaps the child in the background;
+ *   - cancelling the child's scope sends SIGTERM to the group, then
+ *     SIGKILL after the scope's kill grace (tick_scope_set_kill_grace);
+ *   - tick_loop_close() SIGKILLs the groups of children still running and
+ *     reaps them.
+ * Signal the child yourself with tick_process_kill() (the child alone),
+ * or kill(-pid, sig) for its group (safe while the exit future is
+ * pending: the child is not reaped before the loop sees it exit, so
+ * neither its pid nor its group id can be reused).
  */
 TICK_API int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts,
                         pid_t *pid, tick_future **exit);
 
 /* Send sig to the child whose exit future is exit (through its pidfd, so
- * never to a recycled pid). 0, -ESRCH once it was reaped, -EINVAL. */
+ * never to a recycled pid; the child alone, not its group). 0, -ESRCH
+ * once it was reaped, -EINVAL. */
 TICK_API int tick_process_kill(tick_future *exit, int sig);
+
+/*
+ * Make the process a child subreaper (prctl(PR_SET_CHILD_SUBREAPER)):
+ * descendants orphaned by their parent are re-parented to this process
+ * instead of init, and the loop reaps them, so they never linger as
+ * zombies. Orphans are found on SIGCHLD, which the loop then owns (read
+ * from its signalfd, as for tick_signal_wait(); several children exiting
+ * at once coalesce into one scan), and after each child of tick_spawn()
+ * is reaped (a SIGCHLD taken by another thread is not lost for good).
+ * Only exited children that are not tick_spawn() children are reaped:
+ * waitid(WNOWAIT) names each first, so no exit future loses its status.
+ * Returns 0 (also if called before), -EINVAL, or -errno.
+ *
+ * The daemon calls this at start-up; a plugin never needs to. A process
+ * that is a subreaper must not wait for children by other means (a plain
+ * fork + waitpid, popen/pclose, system() from another thread): the loop
+ * may reap them first. It stays a subreaper until it exits; the loop's
+ * reaping ends with tick_loop_close().
+ *
+ * What can still escape:
+ *   - a descendant that double-forks and setsid()s (or otherwise leaves
+ *     its child's group) is reaped when it exits, but never killed: no
+ *     group kill, scope cancel or loop close reaches it;
+ *   - a process that moved to another process group with setpgid() is
+ *     likewise out of reach of the group kills;
+ *   - anything that leaves and is never re-parented to tickd (tickd is
+ *     not the subreaper, or a nearer ancestor of it is one) is not even
+ *     reaped by tickd.
+ * Sandboxing a child for good takes a cgroup (systemd's KillMode) or a
+ * PID namespace; this is the best a plain process can do.
+ */
+TICK_API int tick_process_set_subreaper(tick_loop *loop);
 
 /* ---- thread pool ---------------------------------------------------- */
 

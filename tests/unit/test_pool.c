@@ -16,6 +16,9 @@
 struct supervisor {
     tick_task task;
     pid_t pid;
+    tick_future *exit;             // kept across the read's await
+    tick_fd *out;                  // the child's stdout
+    char buf[64];
 };
 
 static intptr_t count(void *arg) { return (intptr_t)strlen(arg); }
@@ -24,17 +27,22 @@ static int supervisor_step(tick_task *t)
 {
     struct supervisor *s = tick_container_of(t, struct supervisor, task);
     tick_loop *loop = tick_task_loop(t);
-    tick_future *child;
     intptr_t rc;
     TICK_BEGIN(t);
     // blocking work, off the loop thread
     TICK_AWAIT(t, tick_run_in_thread(loop, count, "data"), rc);
-    // a child: the exit future resolves with the wait status
-    static char *const argv[] = { "sh", "-c", "exit 7", NULL };
+    // a child with its stdout on a pipe; the exit future resolves
+    // with the wait status
+    static char *const argv[] = { "sh", "-c", "echo hi; exit 7", NULL };
     tick_spawn_opts opts = TICK_SPAWN_OPTS_INIT(argv);
-    if (tick_spawn(loop, &opts, &s->pid, &child) < 0)
+    opts.stdout_pipe = &s->out;
+    if (tick_spawn(loop, &opts, &s->pid, &s->exit) < 0)
         TICK_FAIL(t, -EAGAIN);
-    TICK_AWAIT(t, child, rc);
+    TICK_AWAIT(t, tick_fd_read(s->out, s->buf, sizeof s->buf - 1), rc);
+    if (rc > 0)
+        printf("child says %.*s", (int)rc, s->buf);
+    tick_fd_close(s->out);         // the caller's: close it
+    TICK_AWAIT(t, s->exit, rc);
     if (rc >= 0 && WIFEXITED(rc))
         printf("exit %d\n", WEXITSTATUS((int)rc));
     // wait for SIGHUP
@@ -300,7 +308,7 @@ END_TEST
 
 START_TEST(sys_h_example)
 {
-    struct supervisor s = { .pid = 0 };
+    struct supervisor s = { .pid = 0, .exit = NULL };
     tick_task_start(loop, &s.task, "supervisor", &supervisor_class);
     RUN_UNTIL(s.pid > 0, 1000);
     RUN_UNTIL(loop->sig != NULL, 1000);               /* it waits for SIGHUP */
@@ -310,6 +318,7 @@ START_TEST(sys_h_example)
     pthread_kill(pthread_self(), SIGHUP);
     RUN_UNTIL(tick_future_done(&s.task.future), 100);
     ck_assert_int_eq(tick_future_result(&s.task.future), SIGHUP);
+    ck_assert_int_eq(memcmp(s.buf, "hi\n", 3), 0);    /* through the pipe */
     tick_future_unref(&s.task.future);
 }
 END_TEST
