@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -58,6 +59,8 @@ typedef struct child {
     bool reaped;
     bool cancelled;          /* the exit future was cancelled */
     tick__source src;        /* a member of its scope until reaped */
+    char name[24];           /* argv[0]'s last component, for scope lists:
+                              * the caller's argv need not outlive the call */
 } child;
 
 struct tick__procs {
@@ -565,7 +568,9 @@ int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
     tick_future_init(&c->fut, loop, &child_ops);
     tick_future_ref(&c->fut);        /* the engine's, until reaped */
     tick_list_append(&p->children, &c->link);
-    tick__source_arm(loop, &c->src, TICK_SCOPE_CHILD, opts->argv[0]);
+    const char *base = strrchr(opts->argv[0], '/');
+    snprintf(c->name, sizeof c->name, "%s", base ? base + 1 : opts->argv[0]);
+    tick__source_arm(loop, &c->src, TICK_SCOPE_CHILD, c->name);
     tick__loop_active_inc(loop);
     for (int i = 0; i < 3; i++)
         if (want[i])
