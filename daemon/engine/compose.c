@@ -417,6 +417,10 @@ tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadl
     to->state = TO_RUNNING;
     tick_handle_init(&to->on_inner, "timeout", timeout_inner_done);
     tick_timer_init(&to->timer, "timeout", timeout_expired);
+    /* the deadline is the timeout future's, not the caller scope's: a
+     * cancel of that scope must not stop it for a waiter elsewhere (the
+     * future itself is cancelled through its waiters) */
+    to->timer.handle.scope = &loop->root;
     if (tick_timer_start_at(loop, &to->timer, deadline) < 0) {
         tick_future_unref(inner);
         free(to);

@@ -204,6 +204,10 @@ int tick_loop_close(tick_loop *loop)
     if (loop->in_run || loop->in_tick || !tick_list_empty(&loop->ready) ||
         loop->timers.len || loop->stats.tasks_alive || loop->active)
         return -EBUSY;
+    /* a scope still open would point into freed memory, and fds a cancel
+     * closed for it would never be freed */
+    if (!tick_list_empty(&loop->root.children) || !tick_list_empty(&loop->root.orphans))
+        return -EBUSY;
     /* a handle posted from a thread is scheduled as well: dropping it would
      * strand its poster, which may not touch it until it has run */
     pthread_mutex_lock(&loop->ts_lock);

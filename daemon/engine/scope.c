@@ -422,7 +422,9 @@ static void stop_kill_timer(tick_scope *s)
 size_t tick_scope_cancel(tick_scope *s)
 {
     size_t n = 0;
-    if (!s)
+    /* the root owns the scopes' own bookkeeping (drain checks, fd
+     * reapers, kill timers) and the daemon's: never cancelled */
+    if (!s || !s->parent)
         return 0;
     s->flags |= SCOPE_CANCELLED;
     for (tick_link *l = s->children.next; l != &s->children; l = l->next)

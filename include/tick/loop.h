@@ -94,7 +94,7 @@ TICK_API int tick_loop_new(tick_loop **out);
 
 /* Close and free the loop. -EBUSY (and nothing freed) while handles are
  * scheduled (tick_call_threadsafe() ones included), timers armed, fds
- * watched or tasks alive, and when called from inside the loop's own run
+ * watched, tasks alive or scopes open (scope.h), and when called from inside the loop's own run
  * or tick. */
 TICK_API int tick_loop_close(tick_loop *loop);
 

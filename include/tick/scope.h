@@ -58,7 +58,10 @@
  *
  * Ownership and threads: a scope is the embedder's memory. It must be
  * closed (tick_scope_close() returning 0) before that memory is freed, and
- * it must be closed before its parent. Loop-thread-only, except
+ * it must be closed before its parent; tick_loop_close() refuses (-EBUSY)
+ * while any scope is open. A handle keeps the scope it was first armed
+ * in: once that scope is closed, re-initialise the handle (or give it a
+ * scope with tick_handle_set_scope()) before arming it again. Loop-thread-only, except
  * tick_scope_name() from a pool job of the scope.
  */
 #ifndef TICK_SCOPE_H
@@ -149,7 +152,8 @@ TICK_API int tick_handle_set_scope(tick_handle *h, tick_scope *s);
 
 /* Cancel everything s and its child scopes own (see above). Returns how
  * many sources were cancelled. Idempotent: cancelling again catches what
- * was armed since. */
+ * was armed since. The root scope is never cancelled (0): it owns the
+ * scopes' own bookkeeping; cancel the scopes you made. */
 TICK_API size_t tick_scope_cancel(tick_scope *s);
 TICK_API bool tick_scope_cancelled(const tick_scope *s);
 /* SIGTERM-to-SIGKILL delay for the scope's children (default 2 s). */

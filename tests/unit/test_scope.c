@@ -1327,10 +1327,65 @@ START_TEST(loop_close_refuses_live_sources)
     ck_assert_int_eq(tick_loop_close(loop), -EBUSY);     /* queued handle */
     run_ticks(1);
     ck_assert(tick_scope_empty(&s));
+    ck_assert_int_eq(tick_loop_close(loop), -EBUSY);     /* the open scope */
     ck_assert_int_eq(tick_scope_close(&s), 0);
     tick_future_unref(w.f);
     close(p[1]);
     /* the fixture's close succeeds */
+}
+END_TEST
+
+/* The root scope is never cancelled: it owns the other scopes' own
+ * bookkeeping (here a drain check queued for S) and the daemon's. */
+START_TEST(root_is_never_cancelled)
+{
+    tick_scope s;
+    struct ph q;
+    tick_scope_init(&s, loop, NULL, "S");
+    ph_init(&q, "root handle", tick_loop_scope(loop));
+    tick_call_soon(loop, &q.h);
+    tick_future *d = tick_scope_drain(&s);
+    ck_assert(tick_future_done(d));
+    ck_assert_uint_eq(tick_scope_cancel(tick_loop_scope(loop)), 0);
+    ck_assert(!tick_scope_cancelled(tick_loop_scope(loop)));
+    ck_assert(tick_handle_scheduled(&q.h));
+    run_ticks(1);
+    tick_future_unref(d);
+    ck_assert_int_eq(tick_scope_close(&s), 0);
+}
+END_TEST
+
+/* A timeout made in scope C and awaited from the root: C's cancel must
+ * not stop its deadline (the timer is the timeout future's). */
+static tick_future *made_timeout, *timeout_inner;
+static void make_timeout(struct ph *p)
+{
+    (void)p;
+    made_timeout = tick_timeout(loop, tick_future_ref(timeout_inner), 20 * TICK_MSEC);
+}
+
+START_TEST(cancel_leaves_a_timeout_deadline_alone)
+{
+    tick_scope c;
+    struct ph maker;
+    struct aw w = { .rc = 1 };
+    tick_future_new(loop, &timeout_inner);
+    tick_scope_init(&c, loop, NULL, "C");
+    ph_init(&maker, "maker", &c);
+    maker.then = make_timeout;
+    tick_call_soon(loop, &maker.h);
+    run_ticks(1);
+    ck_assert_ptr_nonnull(made_timeout);
+    w.f = made_timeout;
+    tick_task_start(loop, &w.task, "root awaits", &aw_class);   /* root's */
+    run_ticks(1);
+    tick_scope_cancel(&c);
+    RUN_UNTIL(tick_future_done(&w.task.future), 100);
+    ck_assert_int_eq(w.rc, -ETIMEDOUT);
+    ck_assert_int_eq(tick_scope_close(&c), 0);
+    tick_future_unref(&w.task.future);
+    tick_future_unref(made_timeout);
+    tick_future_unref(timeout_inner);
 }
 END_TEST
 
@@ -1375,6 +1430,8 @@ static Suite *scope_suite(void)
     tcase_add_test_raise_signal(tc, misuse_aborts_when_asked, SIGABRT);
     tcase_add_test(tc, cancel_leaves_engine_waiters_alone);
     tcase_add_test(tc, loop_close_refuses_live_sources);
+    tcase_add_test(tc, root_is_never_cancelled);
+    tcase_add_test(tc, cancel_leaves_a_timeout_deadline_alone);
     tcase_add_test(tc, sizes);
     suite_add_tcase(s, tc);
     return s;
