@@ -61,6 +61,15 @@ SYS_LIBS   := -ldl -lpthread
 .PHONY: all check unit e2e san-unit san-e2e run bench install uninstall clean deps-build deps-check deps-bench
 all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 
+# The built-in default configuration is $(SYSCONFDIR)/tickd/tickd.ini, as
+# the unit's @SYSCONFDIR@. main.o depends on a stamp holding the value, so
+# a build with another SYSCONFDIR recompiles it (and only it).
+SYSCONF_STAMP := $(BUILD)/sysconfdir.stamp
+$(shell mkdir -p '$(BUILD)' && { [ "$$(cat '$(SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
+    printf '%s\n' '$(SYSCONFDIR)' > '$(SYSCONF_STAMP)'; })
+$(BUILD)/obj/daemon/main.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
+$(BUILD)/obj/daemon/main.o: $(SYSCONF_STAMP)
+
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(INIH_CFLAGS) -c -o $@ $<
@@ -136,7 +145,8 @@ unit: $(UNIT_BIN)
 
 e2e: all $(E2E_BIN) $(TEST_PLUGIN_SO)
 	@TICKD=$(abspath $(TICKD)) TICK_PLUGINS=$(abspath $(BUILD)/plugins) \
-	    TICK_SRC=$(abspath .) tools/run-tests.sh $(E2E_BIN)
+	    TICK_SRC=$(abspath .) \
+	    TICKD_SYSCONFDIR='$(SYSCONFDIR)' tools/run-tests.sh $(E2E_BIN)
 
 san-unit:
 	$(MAKE) BUILD=build/san SAN=1 unit

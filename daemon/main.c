@@ -21,7 +21,11 @@
 #ifndef TICKD_VERSION
 #define TICKD_VERSION "0.0.0"
 #endif
-#define DEFAULT_CONFIG "/etc/tickd/tickd.ini"
+/* the build's SYSCONFDIR (Makefile), as the unit's @SYSCONFDIR@ */
+#ifndef TICKD_SYSCONFDIR
+#define TICKD_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG TICKD_SYSCONFDIR "/tickd/tickd.ini"
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NSIG_HANDLED (sizeof handled_signals / sizeof handled_signals[0])

@@ -92,6 +92,53 @@ START_TEST(deps_installs_missing_libc6_dev)
 }
 END_TEST
 
+/* ---- 2. the default configuration path ----------------------------------- */
+
+/* `tickd -h` names the default, and `tickd -t` without -c reads it. */
+static void expect_default(const char *tickd, const char *sysconfdir)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char want[PATH_MAX + 64];
+    setenv("TICKD", tickd, 1);
+    const char *help[] = { "-h", NULL };
+    ck_assert_int_eq(e2e_run(&d, help, 5000), 0);
+    E2E_FMT(want, sizeof want, "(default FILE: %s/tickd/tickd.ini)", sysconfdir);
+    char *out = e2e_read_file(d.out);
+    ck_assert_msg(strstr(out, want), "%s -h does not say %s:\n%s", tickd, want, out);
+    free(out);
+    const char *check[] = { "-t", NULL };
+    ck_assert_int_eq(e2e_run(&d, check, 5000), EX_CONFIG_);
+    E2E_FMT(want, sizeof want, "%s/tickd/tickd.ini: cannot open: ", sysconfdir);
+    char *err = e2e_read_file(d.err);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "want %s..., got: %s", want, err);
+    free(err);
+    e2e_kill(&d);
+}
+
+START_TEST(default_config_is_the_builds_sysconfdir)
+{
+    char tickd[PATH_MAX];
+    E2E_FMT(tickd, sizeof tickd, "%s", e2e_tickd());
+    /* `make e2e` passes the SYSCONFDIR $TICKD was built with */
+    expect_default(tickd, e2e_env("TICKD_SYSCONFDIR", "/etc"));
+}
+END_TEST
+
+/* A build with a SYSCONFDIR other than /etc (which the old hard-coded
+ * path happened to match): quick, unoptimised, in a scratch BUILD. */
+START_TEST(default_config_follows_another_sysconfdir)
+{
+    char dir[PATH_MAX], cmd[4 * PATH_MAX], tickd[PATH_MAX];
+    e2e_mkdtemp(dir, sizeof dir);
+    E2E_FMT(cmd, sizeof cmd, "make -s -j2 -C '%s' BUILD='%s/build' OPT=-O0 DEBUG= "
+            "SYSCONFDIR=/srv/tickd-e2e/etc '%s/build/tickd' >/dev/null", e2e_src(), dir, dir);
+    sh(cmd);
+    E2E_FMT(tickd, sizeof tickd, "%s/build/tickd", dir);
+    expect_default(tickd, "/srv/tickd-e2e/etc");
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -99,6 +146,8 @@ static Suite *ops_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, deps_lists_libc6_dev);
     tcase_add_test(tc, deps_installs_missing_libc6_dev);
+    tcase_add_test(tc, default_config_is_the_builds_sysconfdir);
+    tcase_add_test(tc, default_config_follows_another_sysconfdir);
     suite_add_tcase(s, tc);
     return s;
 }
