@@ -127,7 +127,7 @@ static int check_config(struct tickd *d)
     tick_link list = TICK_LINK_INIT(list);
 
     if (configure_all(d, &list, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
+        tickd_log_check_error(err.msg);
         return EX_CONFIG;
     }
     while (!tick_list_empty(&list)) {
@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 
     if (tickd_config_load(d->config_path, &d->cfg, &err) < 0) {
         if (test)
-            fprintf(stderr, "%s\n", err.msg);
+            tickd_log_check_error(err.msg);
         else
             tickd_log(TICK_LOG_ERR, "%s", err.msg);
         return EX_CONFIG;

@@ -139,6 +139,68 @@ START_TEST(default_config_follows_another_sysconfdir)
 }
 END_TEST
 
+/* ---- 6. `-t` errors at priority 3 in the journal ------------------------ */
+
+/* tickd -t ARGS with $JOURNAL_STREAM naming its stderr (or not): the exit
+ * code, stderr in *err. */
+static int check_run(e2e_daemon *d, const char *conf, bool journal, char **err)
+{
+    static char env[64];
+    struct stat st;
+    unlink(d->err);
+    e2e_write_file(d->err, "%s", "");    /* its inode, before the child appends */
+    ck_assert_int_eq(stat(d->err, &st), 0);
+    E2E_FMT(env, sizeof env, "JOURNAL_STREAM=%llu:%llu",
+            (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    d->env[0] = journal ? env : NULL;
+    const char *args[] = { "-t", "-c", conf, NULL };
+    e2e_spawn(d, false, args);
+    int status = e2e_wait_exit(d, 10000);
+    ck_assert_int_ne(status, -ETIMEDOUT);
+    d->env[0] = NULL;
+    *err = e2e_read_file(d->err);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+START_TEST(check_errors_are_priority_3_in_the_journal)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char want[2 * PATH_MAX], missing[PATH_MAX], *err;
+
+    /* a parse error, from the config reader */
+    e2e_config(&d, "[daemon]\nbogus = 1\n");
+    ck_assert_int_eq(check_run(&d, d.conf, true, &err), EX_CONFIG_);
+    E2E_FMT(want, sizeof want, "<3>%s:2: unknown key 'bogus' in [daemon]\n", d.conf);
+    ck_assert_str_eq(err, want);
+    free(err);
+    /* on a terminal (or a file): the bare line */
+    ck_assert_int_eq(check_run(&d, d.conf, false, &err), EX_CONFIG_);
+    ck_assert_str_eq(err, want + 3);
+    free(err);
+
+    /* no such file */
+    E2E_FMT(missing, sizeof missing, "%s/nosuch.ini", d.dir);
+    ck_assert_int_eq(check_run(&d, missing, true, &err), EX_CONFIG_);
+    E2E_FMT(want, sizeof want, "<3>%s: cannot open: No such file or directory\n", missing);
+    ck_assert_str_eq(err, want);
+    free(err);
+
+    /* a plugin's configure() refusing: the check_config path */
+    e2e_config(&d, "[daemon]\nplugin_dir = %s\n[plugin:beat]\nmodule = heartbeat\n"
+               "interval = soon\n", e2e_plugins());
+    ck_assert_int_eq(check_run(&d, d.conf, true, &err), EX_CONFIG_);
+    E2E_FMT(want, sizeof want, "<3>%s:5: plugin:beat: ", d.conf);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0 && e2e_count_substr(err, "\n") == 1,
+                  "want %s..., got: %s", want, err);
+    free(err);
+    ck_assert_int_eq(check_run(&d, d.conf, false, &err), EX_CONFIG_);
+    ck_assert_msg(strncmp(err, want + 3, strlen(want + 3)) == 0, "got: %s", err);
+    free(err);
+    e2e_kill(&d);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -148,6 +210,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, deps_installs_missing_libc6_dev);
     tcase_add_test(tc, default_config_is_the_builds_sysconfdir);
     tcase_add_test(tc, default_config_follows_another_sysconfdir);
+    tcase_add_test(tc, check_errors_are_priority_3_in_the_journal);
     suite_add_tcase(s, tc);
     return s;
 }
