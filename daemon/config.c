@@ -1,6 +1,7 @@
 /*
  * config.c — read tickd.ini and its drop-ins with inih (see config.h).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -197,6 +198,30 @@ static bool read_line(struct parse *ps, size_t *n, bool *too_long)
     return *n > 0 || *too_long;
 }
 
+/* Would inih (r55, Debian's options: inline comments, no value-less
+ * keys) call this line a syntax error? The same test as its
+ * ini_parse_stream: no ']' for a section header, no '=' or ':' for a
+ * key, either cut short by an inline " ;" comment. Lines whose blanks
+ * our reader left in front (\v, \f, \r) are not judged: inih could take
+ * them for continuation lines. */
+static bool inih_syntax_error(const char *p)
+{
+    const char *chars = "=:";
+    bool was_space = false;
+
+    if (isspace((unsigned char)*p))
+        return false;
+    if (!*p || strchr(";#", *p))
+        return false;
+    if (*p == '[') {
+        chars = "]";
+        p++;
+    }
+    for (; *p && !strchr(chars, *p) && !(was_space && *p == ';'); p++)
+        was_space = isspace((unsigned char)*p);
+    return !*p || *p == ';';
+}
+
 static char *reader(char *str, int num, void *stream)
 {
     struct parse *ps = stream;
@@ -205,7 +230,10 @@ static char *reader(char *str, int num, void *stream)
     char *p;
     size_t len;
 
-    if (ps->stop || !read_line(ps, &n, &too_long))
+    /* Stop at the first error: only the first is reported, and a file
+     * that never ends (a FIFO fed by `yes junk`, /dev/urandom) must not
+     * be read to its end. */
+    if (ps->stop || ps->err.set || !read_line(ps, &n, &too_long))
         return NULL;
     ps->lineno++;
     if (too_long) {
@@ -239,6 +267,8 @@ static char *reader(char *str, int num, void *stream)
     str[len] = '\n';
     str[len + 1] = '\0';
     p[len] = '\0';   /* section_header() sees the line without its end */
+    if (inih_syntax_error(p))
+        ps->stop = true;    /* inih reports this line; read no further */
     if (*p == '[')
         section_header(ps, p);
     return str;
