@@ -104,19 +104,60 @@ void tickd_config_free(struct tickd_config *cfg)
     for (size_t i = 0; i < cfg->nsec; i++)
         section_free_contents(&cfg->sec[i]);
     free(cfg->sec);
+    free(cfg->slots);
     free(cfg->d.plugin_dir);
     free(cfg->d.include_dir);
     free(cfg->path);
     free(cfg);
 }
 
+/* FNV-1a: names are short and chosen by the administrator. */
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static size_t *name_slot(const struct tickd_config *cfg, const char *name)
+{
+    size_t mask = cfg->nslots - 1, i = name_hash(name) & mask;
+    while (cfg->slots[i] && strcmp(cfg->sec[cfg->slots[i] - 1].name, name) != 0)
+        i = (i + 1) & mask;
+    return &cfg->slots[i];
+}
+
+/* Index sec[idx] (its name known absent); grows the table. 0 or -ENOMEM. */
+static int name_insert(struct tickd_config *cfg, size_t idx)
+{
+    if ((cfg->nsec + 1) * 2 > cfg->nslots) {
+        size_t n = cfg->nslots ? cfg->nslots * 2 : 64;
+        size_t *old = cfg->slots, oldn = cfg->nslots;
+        if (!(cfg->slots = calloc(n, sizeof *cfg->slots))) {
+            cfg->slots = old;
+            return -ENOMEM;
+        }
+        cfg->nslots = n;
+        for (size_t i = 0; i < oldn; i++)
+            if (old[i])
+                *name_slot(cfg, cfg->sec[old[i] - 1].name) = old[i];
+        free(old);
+    }
+    *name_slot(cfg, cfg->sec[idx].name) = idx + 1;
+    return 0;
+}
+
 const struct tickd_section *tickd_config_find(const struct tickd_config *cfg,
                                               const char *name)
 {
-    for (size_t i = 0; i < cfg->nsec; i++)
-        if (strcmp(cfg->sec[i].name, name) == 0)
-            return &cfg->sec[i];
-    return NULL;
+    size_t *slot;
+
+    if (!cfg->nslots)
+        return NULL;
+    slot = name_slot(cfg, name);
+    return *slot ? &cfg->sec[*slot - 1] : NULL;
 }
 
 static void section_header(struct parse *ps, char *line)
@@ -157,7 +198,7 @@ static void section_header(struct parse *ps, char *line)
                 .name = strdup(name + 7), .file = strdup(ps->file),
                 .line = ps->lineno, .module_line = ps->lineno,
             };
-            if (!s->name || !s->file) {
+            if (!s->name || !s->file || name_insert(cfg, cfg->nsec) < 0) {
                 section_free_contents(s);
                 PERR(ps, "out of memory");
             } else {

@@ -84,6 +84,56 @@ START_TEST(random_config_is_refused_quickly)
 }
 END_TEST
 
+/* ---- many sections -------------------------------------------------------- */
+
+#define MANY_SECTIONS 80000
+
+/* MANY_SECTIONS instance sections (3 lines each after a 3-line [daemon]),
+ * plus, if dup >= 0, a second [plugin:s<dup>] at the end. */
+static void many_sections(e2e_daemon *d, int dup)
+{
+    FILE *f = fopen(d->conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "[daemon]\nplugin_dir = %s\n\n", e2e_plugins());
+    for (int i = 0; i < MANY_SECTIONS; i++)
+        fprintf(f, "[plugin:s%d]\nmodule = heartbeat\n\n", i);
+    if (dup >= 0)
+        fprintf(f, "[plugin:s%d]\n", dup);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The duplicate check was a linear scan per section: 80k sections took
+ * 9.5 s, and a SIGHUP with such a file blocked the loop as long. The
+ * bound is generous for an ASan build on a busy machine; the hash set
+ * needs well under a second. */
+START_TEST(many_sections_check_quickly)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    const char *args[] = { "-t", "-c", d.conf, NULL };
+
+    many_sections(&d, MANY_SECTIONS / 2);
+    int64_t t0 = e2e_now_ms();
+    ck_assert_int_eq(e2e_run(&d, args, 30000), EX_CONFIG_);
+    int64_t ms = e2e_now_ms() - t0;
+    char want[2 * PATH_MAX + 128];
+    E2E_FMT(want, sizeof want, "%s:%d: duplicate section [plugin:s%d], first defined at %s:%d\n",
+            d.conf, 4 + 3 * MANY_SECTIONS, MANY_SECTIONS / 2, d.conf, 4 + 3 * (MANY_SECTIONS / 2));
+    char *err = e2e_read_file(d.err);
+    ck_assert_str_eq(err, want);
+    free(err);
+    ck_assert_msg(ms < 3000, "%d sections and a duplicate: %lld ms", MANY_SECTIONS, (long long)ms);
+
+    many_sections(&d, -1);
+    t0 = e2e_now_ms();
+    ck_assert_int_eq(e2e_run(&d, args, 30000), 0);
+    ms = e2e_now_ms() - t0;
+    ck_assert(e2e_file_contains(d.out, "configuration OK"));
+    ck_assert_msg(ms < 3000, "%d sections: %lld ms", MANY_SECTIONS, (long long)ms);
+    e2e_kill(&d);
+}
+END_TEST
+
 static Suite *hardening_suite(void)
 {
     Suite *s = suite_create("hardening");
@@ -91,6 +141,7 @@ static Suite *hardening_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, endless_config_stops_at_the_first_error);
     tcase_add_test(tc, random_config_is_refused_quickly);
+    tcase_add_test(tc, many_sections_check_quickly);
     suite_add_tcase(s, tc);
     return s;
 }
