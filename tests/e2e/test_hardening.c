@@ -134,6 +134,90 @@ START_TEST(many_sections_check_quickly)
 }
 END_TEST
 
+/* ---- signals the daemon does not own ----------------------------------- */
+
+/* Default action "terminate", owned by nobody: they used to kill tickd. */
+static int stray_signals(int *out)
+{
+    static const int fixed[] = { SIGUSR2, SIGALRM, SIGIO, SIGPROF, SIGVTALRM, SIGPWR,
+#ifdef SIGSTKFLT
+                                 SIGSTKFLT,
+#endif
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        out[n++] = fixed[i];
+    for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+        out[n++] = s;
+    return n;
+}
+
+START_TEST(stray_signals_do_not_kill)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    e2e_config(&d,
+        "[daemon]\nplugin_dir = %s\n"
+        "[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n",
+        e2e_plugins(), port);
+    e2e_start(&d);
+    int sigs[128], n = stray_signals(sigs);
+    int fd = e2e_connect(port);
+    ck_assert_int_ge(fd, 0);
+    for (int i = 0; i < n; i++) {
+        e2e_signal(&d, sigs[i]);
+        char msg[64];
+        E2E_FMT(msg, sizeof msg, "after signal %d\n", sigs[i]);
+        ck_assert_msg(e2e_echo_roundtrip(fd, msg), "no echo after signal %d (%s)",
+                      sigs[i], strsignal(sigs[i]));
+        ck_assert_msg(!e2e_exited(&d), "tickd died of signal %d (%s): status 0x%x",
+                      sigs[i], strsignal(sigs[i]), d.status);
+    }
+    close(fd);
+    /* a new connection too, then a clean stop */
+    fd = e2e_connect(port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(e2e_echo_roundtrip(fd, "still here\n"));
+    close(fd);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* ...and a plugin that waits for one still gets it (a signal ignored with
+ * SIG_IGN would be discarded by the kernel even while blocked). */
+START_TEST(plugin_still_receives_stray_signals)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    e2e_config(&d,
+        "[daemon]\nplugin_dir = %s\n"
+        "[plugin:usr2]\nmodule = sigwait\n"
+        "[plugin:rt]\nmodule = sigwait\nsigno = %d\n",
+        e2e_fixtures(), SIGRTMIN + 3);
+    e2e_start(&d);
+    char want[128];
+    E2E_FMT(want, sizeof want, "plugin:rt: waiting for signal %d\n", SIGRTMIN + 3);
+    ck_assert(e2e_wait_log(&d, want, 5000));
+    for (unsigned k = 1; k <= 3; k++) {
+        e2e_signal(&d, SIGUSR2);
+        E2E_FMT(want, sizeof want, "plugin:usr2: got signal %d (#%u)\n", SIGUSR2, k);
+        ck_assert_msg(e2e_wait_log(&d, want, 5000), "no '%s' in:\n%s", want,
+                      e2e_read_file(d.err));
+        e2e_signal(&d, SIGRTMIN + 3);
+        E2E_FMT(want, sizeof want, "plugin:rt: got signal %d (#%u)\n", SIGRTMIN + 3, k);
+        ck_assert_msg(e2e_wait_log(&d, want, 5000), "no '%s' in:\n%s", want,
+                      e2e_read_file(d.err));
+    }
+    /* the other stray ones, which no plugin waits for, still do no harm */
+    e2e_signal(&d, SIGALRM);
+    e2e_signal(&d, SIGPROF);
+    e2e_sleep_ms(50);
+    ck_assert(!e2e_exited(&d));
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 static Suite *hardening_suite(void)
 {
     Suite *s = suite_create("hardening");
@@ -142,6 +226,8 @@ static Suite *hardening_suite(void)
     tcase_add_test(tc, endless_config_stops_at_the_first_error);
     tcase_add_test(tc, random_config_is_refused_quickly);
     tcase_add_test(tc, many_sections_check_quickly);
+    tcase_add_test(tc, stray_signals_do_not_kill);
+    tcase_add_test(tc, plugin_still_receives_stray_signals);
     suite_add_tcase(s, tc);
     return s;
 }
