@@ -20,6 +20,9 @@ PLUGINDIR ?= $(LIBDIR)/tickd/plugins
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/tickd
+MAN_PAGES := man/tickd.8 man/tickd.ini.5 man/tick.3
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -182,10 +185,21 @@ install: all
 	    sed -e 's|^plugin_dir *=.*|plugin_dir = $(PLUGINDIR)|' conf/tickd.ini > $(DESTDIR)$(SYSCONFDIR)/tickd/tickd.ini
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/tickd.service.in \
 	    > $(DESTDIR)$(UNITDIR)/tickd.service
+	# documentation: man pages, README.md and docs/
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 man/tickd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/tickd.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/tick.3 $(DESTDIR)$(MANDIR)/man3/
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	for f in $$(find docs -type f | sort); do \
+	    install -D -m 0644 "$$f" "$(DESTDIR)$(DOCDIR)/$$f" || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tickd $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc $(DESTDIR)$(UNITDIR)/tickd.service
-	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick
+	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man8/tickd.8 $(DESTDIR)$(MANDIR)/man5/tickd.ini.5 \
+	    $(DESTDIR)$(MANDIR)/man3/tick.3
 
 clean:
 	rm -rf build

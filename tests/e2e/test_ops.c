@@ -3,6 +3,8 @@
  * configuration path following the build's SYSCONFDIR, the man pages and
  * the README against `tickd -h`, and `-t` errors at journal priority 3.
  */
+#include <ctype.h>
+
 #include "e2e.h"
 
 static void sh(const char *cmd)
@@ -201,6 +203,118 @@ START_TEST(check_errors_are_priority_3_in_the_journal)
 }
 END_TEST
 
+/* ---- 3. documentation ---------------------------------------------------- */
+
+static const char *const man_pages[] = { "man/tickd.8", "man/tickd.ini.5", "man/tick.3" };
+
+/* man-db + groff render each page without a warning (they go to stderr
+ * with exit status 0, so stderr is what is checked). */
+START_TEST(man_pages_render_without_warnings)
+{
+    char cmd[2 * PATH_MAX];
+    for (size_t i = 0; i < 3; i++) {
+        E2E_FMT(cmd, sizeof cmd, "MANWIDTH=80 man --warnings -l '%s/%s' 2>&1 >/dev/null",
+                e2e_src(), man_pages[i]);
+        char *warnings = sh_out(cmd);
+        ck_assert_msg(warnings[0] == '\0', "%s:\n%s", man_pages[i], warnings);
+        free(warnings);
+        E2E_FMT(cmd, sizeof cmd, "MANWIDTH=80 man -l '%s/%s' 2>/dev/null | grep -c .",
+                e2e_src(), man_pages[i]);
+        char *lines = sh_out(cmd);
+        ck_assert_msg(atoi(lines) > 20, "%s renders %s lines", man_pages[i], lines);
+        free(lines);
+    }
+}
+END_TEST
+
+/* make install puts the pages and the documentation in place. */
+START_TEST(install_lays_out_the_documentation)
+{
+    char dir[PATH_MAX], cmd[4 * PATH_MAX], build[PATH_MAX];
+    e2e_mkdtemp(dir, sizeof dir);
+    E2E_FMT(build, sizeof build, "%s", e2e_tickd());
+    char *slash = strrchr(build, '/');
+    ck_assert_ptr_nonnull(slash);
+    *slash = '\0';
+    E2E_FMT(cmd, sizeof cmd, "make -s -C '%s' BUILD='%s' DESTDIR='%s/root' PREFIX=/opt/t "
+            "SYSCONFDIR='%s' install >/dev/null", e2e_src(), build, dir,
+            e2e_env("TICKD_SYSCONFDIR", "/etc"));
+    sh(cmd);
+    static const char *const files[] = {
+        "share/man/man8/tickd.8", "share/man/man5/tickd.ini.5", "share/man/man3/tick.3",
+        "share/doc/tickd/README.md", "share/doc/tickd/docs/daemon.md",
+        "share/doc/tickd/docs/tutorial/hello.c",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+        E2E_FMT(path, sizeof path, "%s/root/opt/t/%s", dir, files[i]);
+        ck_assert_msg(stat(path, &st) == 0 && S_ISREG(st.st_mode), "not installed: %s", files[i]);
+        ck_assert_msg((st.st_mode & 0777) == 0644, "%s: mode %o", files[i], st.st_mode & 0777);
+    }
+    /* the installed page is found by man through its MANPATH */
+    E2E_FMT(cmd, sizeof cmd, "MANWIDTH=80 man -M '%s/root/opt/t/share/man' 5 tickd.ini 2>&1 "
+            "| grep -q stop_timeout", dir);
+    sh(cmd);
+}
+END_TEST
+
+/* The exit codes `tickd -h` lists ("Exit status: 0, 64 usage, ...") are
+ * each named in README.md and in tickd(8). */
+START_TEST(exit_codes_agree)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    const char *help[] = { "-h", NULL };
+    ck_assert_int_eq(e2e_run(&d, help, 5000), 0);
+    char *out = e2e_read_file(d.out);
+    char *p = strstr(out, "Exit status:");
+    ck_assert_msg(p != NULL, "no 'Exit status:' in tickd -h:\n%s", out);
+    char path[PATH_MAX];
+    E2E_FMT(path, sizeof path, "%s/README.md", e2e_src());
+    char *readme = e2e_read_file(path);
+    E2E_FMT(path, sizeof path, "%s/man/tickd.8", e2e_src());
+    char *man = e2e_read_file(path);
+    char *sec = strstr(man, ".SH EXIT STATUS");
+    ck_assert_ptr_nonnull(sec);
+    char *sec_end = strstr(sec + 1, ".SH ");
+    if (sec_end)
+        *sec_end = '\0';
+    int n = 0;
+    /* up to the end of the sentence, which may wrap */
+    for (p += strlen("Exit status:"); *p && *p != '.'; p++) {
+        if (!isdigit((unsigned char)*p) || isdigit((unsigned char)p[-1]))
+            continue;
+        int code = atoi(p);
+        char pat[32], mpat[32];
+        E2E_FMT(pat, sizeof pat, " %d ", code);
+        E2E_FMT(mpat, sizeof mpat, ".B %d\n", code);
+        bool in_readme = false;
+        /* "Exit codes ..." paragraph of the README */
+        char *ex = strstr(readme, "Exit codes");
+        ck_assert_ptr_nonnull(ex);
+        char *ex_end = strstr(ex, "\n\n");
+        for (char *q = ex; (q = strstr(q, pat)) && (!ex_end || q < ex_end); q++)
+            in_readme = true;
+        if (!in_readme) {     /* at the start of a line, or before a comma */
+            char alt[32];
+            E2E_FMT(alt, sizeof alt, "\n%d ", code);
+            char *q = strstr(ex, alt);
+            in_readme = q && (!ex_end || q < ex_end);
+        }
+        ck_assert_msg(in_readme, "exit code %d of tickd -h is not in README.md's "
+                      "'Exit codes' paragraph", code);
+        ck_assert_msg(strstr(sec, mpat), "exit code %d of tickd -h is not in tickd(8)", code);
+        n++;
+    }
+    ck_assert_int_ge(n, 5);   /* 0, 64, 78, 70, 71 */
+    free(out);
+    free(readme);
+    free(man);
+    e2e_kill(&d);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -211,6 +325,9 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, default_config_is_the_builds_sysconfdir);
     tcase_add_test(tc, default_config_follows_another_sysconfdir);
     tcase_add_test(tc, check_errors_are_priority_3_in_the_journal);
+    tcase_add_test(tc, man_pages_render_without_warnings);
+    tcase_add_test(tc, install_lays_out_the_documentation);
+    tcase_add_test(tc, exit_codes_agree);
     suite_add_tcase(s, tc);
     return s;
 }
