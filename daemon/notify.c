@@ -74,7 +74,7 @@ int tickd_notify_init(void)
         else {
             watchdog_usec = v;
             if (v * 1000 / 2 < TICKD_WATCHDOG_MIN_PERIOD)
-                tickd_log(TICK_LOG_WARNING, "WATCHDOG_USEC=%llu is under 1 s: "
+                tickd_log(TICK_LOG_WARNING, "WATCHDOG_USEC=%llu is under 200 ms: "
                           "pinging every %llu ms (the floor), too late for it",
                           (unsigned long long)v,
                           (unsigned long long)(TICKD_WATCHDOG_MIN_PERIOD / 1000000));

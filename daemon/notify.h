@@ -39,10 +39,10 @@ uint64_t tickd_notify_watchdog_usec(void);
 int tickd_notify_parse_watchdog_usec(const char *s, uint64_t *usec);
 
 /* The ping period for a valid WATCHDOG_USEC, in ns: half of it, but never
- * less than TICKD_WATCHDOG_MIN_PERIOD (500 ms), so a tiny value cannot
+ * less than TICKD_WATCHDOG_MIN_PERIOD (100 ms), so a tiny value cannot
  * turn the loop into a datagram pump (tickd_notify_init() warns then: a
- * watchdog under 1 s will fire). */
-#define TICKD_WATCHDOG_MIN_PERIOD (UINT64_C(500) * 1000000)
+ * watchdog under 200 ms will fire). */
+#define TICKD_WATCHDOG_MIN_PERIOD (UINT64_C(100) * 1000000)
 uint64_t tickd_notify_watchdog_period(uint64_t usec);
 
 #endif

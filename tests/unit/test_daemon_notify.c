@@ -172,9 +172,10 @@ static const struct {
     { "3000000", 0, 3000000, 1500 * TICK_MSEC },
     { "30000000", 0, 30000000, 15 * TICK_SEC },
     { "1000000", 0, 1000000, 500 * TICK_MSEC },
-    { "999999", 0, 999999, 500 * TICK_MSEC },          /* floor */
-    { "1", 0, 1, 500 * TICK_MSEC },                    /* floor, not 500 ns */
-    { "1000", 0, 1000, 500 * TICK_MSEC },
+    { "200000", 0, 200000, 100 * TICK_MSEC },
+    { "199999", 0, 199999, 100 * TICK_MSEC },          /* floor */
+    { "1", 0, 1, 100 * TICK_MSEC },                    /* floor, not 500 ns */
+    { "1000", 0, 1000, 100 * TICK_MSEC },
     { "31536000000000", 0, 31536000000000u, 15768000000000000u },   /* a year */
     { "31536000000001", -ERANGE, 0, 0 },
     { "18446744073709552", -ERANGE, 0, 0 },            /* *1000 overflows */
@@ -257,8 +258,8 @@ START_TEST(watchdog_usec_ignored_is_logged)
     ck_assert_str_eq(init_log("18446744073709552"), "tickd: warning: ignoring "
                      "WATCHDOG_USEC='18446744073709552': more than a year (31536000000000 us); "
                      "not pinging the watchdog\n");
-    ck_assert_str_eq(init_log("1"), "tickd: warning: WATCHDOG_USEC=1 is under 1 s: pinging "
-                     "every 500 ms (the floor), too late for it\n");
+    ck_assert_str_eq(init_log("1"), "tickd: warning: WATCHDOG_USEC=1 is under 200 ms: pinging "
+                     "every 100 ms (the floor), too late for it\n");
     ck_assert_str_eq(init_log("30000000"), "");
 }
 END_TEST
