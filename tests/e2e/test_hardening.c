@@ -199,6 +199,8 @@ START_TEST(plugin_still_receives_stray_signals)
     char want[128];
     E2E_FMT(want, sizeof want, "plugin:rt: waiting for signal %d\n", SIGRTMIN + 3);
     ck_assert(e2e_wait_log(&d, want, 5000));
+    E2E_FMT(want, sizeof want, "plugin:usr2: waiting for signal %d\n", SIGUSR2);
+    ck_assert(e2e_wait_log(&d, want, 5000));
     for (unsigned k = 1; k <= 3; k++) {
         e2e_signal(&d, SIGUSR2);
         E2E_FMT(want, sizeof want, "plugin:usr2: got signal %d (#%u)\n", SIGUSR2, k);

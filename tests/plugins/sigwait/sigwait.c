@@ -27,10 +27,15 @@ static int sigwait_configure(tick_instance *in, const char *key, const char *val
 static int sigwait_step(tick_task *t)
 {
     struct sigwait *s = tick_container_of(t, struct sigwait, task);
+    tick_future *f;
     intptr_t rc;
     TICK_BEGIN(t);
     for (;;) {
-        TICK_AWAIT(t, tick_signal_wait(tick_task_loop(t), s->signo), rc);
+        /* logged once the wait is registered (the signal blocked), so a
+         * test may send the signal as soon as it reads the line */
+        f = tick_signal_wait(tick_task_loop(t), s->signo);
+        tick_log(TICK_LOG_INFO, "waiting for signal %d", s->signo);
+        TICK_AWAIT(t, f, rc);
         if (rc < 0)
             TICK_FAIL(t, rc);
         tick_log(TICK_LOG_INFO, "got signal %d (#%u)", (int)rc, ++s->count);
@@ -47,7 +52,6 @@ static int sigwait_start(tick_instance *in)
     if (rc < 0)
         return rc;
     s->started = true;
-    tick_log(TICK_LOG_INFO, "waiting for signal %d", s->signo);
     return 0;
 }
 
