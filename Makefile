@@ -20,6 +20,9 @@ PLUGINDIR ?= $(LIBDIR)/tickd/plugins
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/tickd
+MAN_PAGES := man/tickd.8 man/tickd.ini.5 man/tick.3
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -60,6 +63,15 @@ SYS_LIBS   := -ldl -lpthread
 
 .PHONY: all check unit e2e san-unit san-e2e run bench bench-compare install uninstall clean deps-build deps-check deps-bench
 all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
+
+# The built-in default configuration is $(SYSCONFDIR)/tickd/tickd.ini, as
+# the unit's @SYSCONFDIR@. main.o depends on a stamp holding the value, so
+# a build with another SYSCONFDIR recompiles it (and only it).
+SYSCONF_STAMP := $(BUILD)/sysconfdir.stamp
+$(shell mkdir -p '$(BUILD)' && { [ "$$(cat '$(SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
+    printf '%s\n' '$(SYSCONFDIR)' > '$(SYSCONF_STAMP)'; })
+$(BUILD)/obj/daemon/main.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
+$(BUILD)/obj/daemon/main.o: $(SYSCONF_STAMP)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -136,7 +148,8 @@ unit: $(UNIT_BIN)
 
 e2e: all $(E2E_BIN) $(TEST_PLUGIN_SO)
 	@TICKD=$(abspath $(TICKD)) TICK_PLUGINS=$(abspath $(BUILD)/plugins) \
-	    TICK_SRC=$(abspath .) tools/run-tests.sh $(E2E_BIN)
+	    TICK_SRC=$(abspath .) \
+	    TICKD_SYSCONFDIR='$(SYSCONFDIR)' tools/run-tests.sh $(E2E_BIN)
 
 san-unit:
 	$(MAKE) BUILD=build/san SAN=1 unit
@@ -183,10 +196,21 @@ install: all
 	    sed -e 's|^plugin_dir *=.*|plugin_dir = $(PLUGINDIR)|' conf/tickd.ini > $(DESTDIR)$(SYSCONFDIR)/tickd/tickd.ini
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/tickd.service.in \
 	    > $(DESTDIR)$(UNITDIR)/tickd.service
+	# documentation: man pages, README.md and docs/
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 man/tickd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/tickd.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/tick.3 $(DESTDIR)$(MANDIR)/man3/
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	for f in $$(find docs -type f | sort); do \
+	    install -D -m 0644 "$$f" "$(DESTDIR)$(DOCDIR)/$$f" || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tickd $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc $(DESTDIR)$(UNITDIR)/tickd.service
-	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick
+	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man8/tickd.8 $(DESTDIR)$(MANDIR)/man5/tickd.ini.5 \
+	    $(DESTDIR)$(MANDIR)/man3/tick.3
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 /*
  * config.c — read tickd.ini and its drop-ins with inih (see config.h).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -103,19 +104,60 @@ void tickd_config_free(struct tickd_config *cfg)
     for (size_t i = 0; i < cfg->nsec; i++)
         section_free_contents(&cfg->sec[i]);
     free(cfg->sec);
+    free(cfg->slots);
     free(cfg->d.plugin_dir);
     free(cfg->d.include_dir);
     free(cfg->path);
     free(cfg);
 }
 
+/* FNV-1a: names are short and chosen by the administrator. */
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static size_t *name_slot(const struct tickd_config *cfg, const char *name)
+{
+    size_t mask = cfg->nslots - 1, i = name_hash(name) & mask;
+    while (cfg->slots[i] && strcmp(cfg->sec[cfg->slots[i] - 1].name, name) != 0)
+        i = (i + 1) & mask;
+    return &cfg->slots[i];
+}
+
+/* Index sec[idx] (its name known absent); grows the table. 0 or -ENOMEM. */
+static int name_insert(struct tickd_config *cfg, size_t idx)
+{
+    if ((cfg->nsec + 1) * 2 > cfg->nslots) {
+        size_t n = cfg->nslots ? cfg->nslots * 2 : 64;
+        size_t *old = cfg->slots, oldn = cfg->nslots;
+        if (!(cfg->slots = calloc(n, sizeof *cfg->slots))) {
+            cfg->slots = old;
+            return -ENOMEM;
+        }
+        cfg->nslots = n;
+        for (size_t i = 0; i < oldn; i++)
+            if (old[i])
+                *name_slot(cfg, cfg->sec[old[i] - 1].name) = old[i];
+        free(old);
+    }
+    *name_slot(cfg, cfg->sec[idx].name) = idx + 1;
+    return 0;
+}
+
 const struct tickd_section *tickd_config_find(const struct tickd_config *cfg,
                                               const char *name)
 {
-    for (size_t i = 0; i < cfg->nsec; i++)
-        if (strcmp(cfg->sec[i].name, name) == 0)
-            return &cfg->sec[i];
-    return NULL;
+    size_t *slot;
+
+    if (!cfg->nslots)
+        return NULL;
+    slot = name_slot(cfg, name);
+    return *slot ? &cfg->sec[*slot - 1] : NULL;
 }
 
 static void section_header(struct parse *ps, char *line)
@@ -156,7 +198,7 @@ static void section_header(struct parse *ps, char *line)
                 .name = strdup(name + 7), .file = strdup(ps->file),
                 .line = ps->lineno, .module_line = ps->lineno,
             };
-            if (!s->name || !s->file) {
+            if (!s->name || !s->file || name_insert(cfg, cfg->nsec) < 0) {
                 section_free_contents(s);
                 PERR(ps, "out of memory");
             } else {
@@ -197,6 +239,30 @@ static bool read_line(struct parse *ps, size_t *n, bool *too_long)
     return *n > 0 || *too_long;
 }
 
+/* Would inih (r55, Debian's options: inline comments, no value-less
+ * keys) call this line a syntax error? The same test as its
+ * ini_parse_stream: no ']' for a section header, no '=' or ':' for a
+ * key, either cut short by an inline " ;" comment. Lines whose blanks
+ * our reader left in front (\v, \f, \r) are not judged: inih could take
+ * them for continuation lines. */
+static bool inih_syntax_error(const char *p)
+{
+    const char *chars = "=:";
+    bool was_space = false;
+
+    if (isspace((unsigned char)*p))
+        return false;
+    if (!*p || strchr(";#", *p))
+        return false;
+    if (*p == '[') {
+        chars = "]";
+        p++;
+    }
+    for (; *p && !strchr(chars, *p) && !(was_space && *p == ';'); p++)
+        was_space = isspace((unsigned char)*p);
+    return !*p || *p == ';';
+}
+
 static char *reader(char *str, int num, void *stream)
 {
     struct parse *ps = stream;
@@ -205,7 +271,10 @@ static char *reader(char *str, int num, void *stream)
     char *p;
     size_t len;
 
-    if (ps->stop || !read_line(ps, &n, &too_long))
+    /* Stop at the first error: only the first is reported, and a file
+     * that never ends (a FIFO fed by `yes junk`, /dev/urandom) must not
+     * be read to its end. */
+    if (ps->stop || ps->err.set || !read_line(ps, &n, &too_long))
         return NULL;
     ps->lineno++;
     if (too_long) {
@@ -239,6 +308,8 @@ static char *reader(char *str, int num, void *stream)
     str[len] = '\n';
     str[len + 1] = '\0';
     p[len] = '\0';   /* section_header() sees the line without its end */
+    if (inih_syntax_error(p))
+        ps->stop = true;    /* inih reports this line; read no further */
     if (*p == '[')
         section_header(ps, p);
     return str;

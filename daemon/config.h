@@ -61,6 +61,10 @@ struct tickd_config {
     struct tickd_daemon_conf d;
     struct tickd_section *sec;
     size_t nsec, seccap;
+    /* open-addressing hash set of the section names: slot = index + 1
+     * into sec, 0 = empty; nslots a power of two, at most half full */
+    size_t *slots;
+    size_t nslots;
 };
 
 #define TICKD_DEFAULT_STOP_TIMEOUT (5 * (uint64_t)1000000000)

@@ -85,7 +85,7 @@ void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg)
     tick_loop_set_accounting(d->loop, cfg->d.accounting);
     tick_loop_set_slow_handler(d->loop, cfg->d.slow_handle,
                                cfg->d.slow_handle ? tickd_stats_slow_handle : NULL, d);
-    d->watchdog_period = cfg->d.watchdog && usec ? usec * TICK_USEC / 2 : 0;
+    d->watchdog_period = cfg->d.watchdog && usec ? tickd_notify_watchdog_period(usec) : 0;
     if (!d->watchdog_period)
         tick_timer_stop(d->loop, &d->watchdog);
     else if (!tick_timer_armed(&d->watchdog))

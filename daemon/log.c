@@ -125,6 +125,16 @@ void tickd_logv(int level, const char *prefix, const char *fmt, va_list ap)
     write_all(line, len);
 }
 
+void tickd_log_check_error(const char *msg)
+{
+    char line[sizeof "<3>" + 4096];
+    int n = snprintf(line, sizeof line - 1, "%s%s", log_journal ? "<3>" : "", msg);
+    size_t len = n < 0 ? 0 : (size_t)n > sizeof line - 2 ? sizeof line - 2 : (size_t)n;
+
+    line[len++] = '\n';
+    write_all(line, len);
+}
+
 void tickd_log(int level, const char *fmt, ...)
 {
     va_list ap;

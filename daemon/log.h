@@ -36,6 +36,12 @@ void tickd_logp(int level, const char *prefix, const char *fmt, ...)
  * through the daemon's log, prefixed like tick_log(). */
 void tickd_log_engine_init(void);
 
+/* A `tickd -t` error: the bare "FILE:LINE: message" line on stderr (what
+ * scripts and tests read), with the "<3>" priority in front when stderr
+ * is the journal, so a failed ExecStartPre= is recorded as an error. One
+ * write(2); never filtered by log_level. */
+void tickd_log_check_error(const char *msg);
+
 /* Parse "err|warning|notice|info|debug" (and a few aliases). 0 or -EINVAL. */
 int tickd_log_parse_level(const char *s, int *level);
 const char *tickd_log_level_name(int level);

@@ -21,7 +21,11 @@
 #ifndef TICKD_VERSION
 #define TICKD_VERSION "0.0.0"
 #endif
-#define DEFAULT_CONFIG "/etc/tickd/tickd.ini"
+/* the build's SYSCONFDIR (Makefile), as the unit's @SYSCONFDIR@ */
+#ifndef TICKD_SYSCONFDIR
+#define TICKD_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG TICKD_SYSCONFDIR "/tickd/tickd.ini"
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NSIG_HANDLED (sizeof handled_signals / sizeof handled_signals[0])
@@ -43,6 +47,44 @@ static void usage(FILE *out)
             "\n"
             "Signals: SIGTERM/SIGINT stop, SIGHUP reloads FILE, SIGUSR1 logs\n"
             "counters. Exit status: 0, 64 usage, 78 configuration, 70/71 internal.\n");
+}
+
+/*
+ * Signals nobody owns whose default action terminates the process
+ * (SIGUSR2, SIGALRM, SIGIO, SIGPROF, SIGVTALRM, SIGPWR, SIGSTKFLT and the
+ * real-time signals) would kill tickd: a stray `kill -USR2` or a
+ * library's timer signal ends every instance. They get a handler that does
+ * nothing, not SIG_IGN: the kernel discards an ignored signal at
+ * generation even while it is blocked, so a plugin's tick_signal_wait()
+ * (which blocks the signal and reads it from a signalfd) would never see
+ * it; a caught signal that is blocked stays pending for the signalfd.
+ * Handlers are reset to the default at exec, so children are unaffected.
+ * Not touched: the daemon's own (SIGHUP, SIGTERM, SIGINT, SIGUSR1, which
+ * must still kill a tickd stuck before the loop runs), SIGPIPE (ignored
+ * below), SIGCHLD (default "ignore" without SIG_IGN's auto-reaping:
+ * children are reaped through pidfds), SIGQUIT and the fault and limit
+ * signals (SIGSEGV, SIGABRT, SIGXCPU, ...), whose core dump is wanted.
+ */
+static void stray_signal(int signo)
+{
+    (void)signo;
+}
+
+static void catch_stray_signals(void)
+{
+    static const int stray[] = {
+        SIGUSR2, SIGALRM, SIGIO, SIGPROF, SIGVTALRM, SIGPWR,
+#ifdef SIGSTKFLT
+        SIGSTKFLT,
+#endif
+    };
+    struct sigaction sa = { .sa_handler = stray_signal, .sa_flags = SA_RESTART };
+
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof stray / sizeof stray[0]; i++)
+        sigaction(stray[i], &sa, NULL);
+    for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+        sigaction(s, &sa, NULL);
 }
 
 static void signal_fired(tick_handle *h);
@@ -123,7 +165,7 @@ static int check_config(struct tickd *d)
     tick_link list = TICK_LINK_INIT(list);
 
     if (configure_all(d, &list, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
+        tickd_log_check_error(err.msg);
         return EX_CONFIG;
     }
     while (!tick_list_empty(&list)) {
@@ -211,6 +253,7 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    catch_stray_signals();
 
     tickd_log_init();
     tickd_log_engine_init();
@@ -218,7 +261,7 @@ int main(int argc, char **argv)
 
     if (tickd_config_load(d->config_path, &d->cfg, &err) < 0) {
         if (test)
-            fprintf(stderr, "%s\n", err.msg);
+            tickd_log_check_error(err.msg);
         else
             tickd_log(TICK_LOG_ERR, "%s", err.msg);
         return EX_CONFIG;

@@ -3,6 +3,7 @@
  * datagram of "KEY=VALUE" lines on a unix socket; writing it ourselves
  * keeps libsystemd and its dependencies out of the daemon's address space.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +22,34 @@ static socklen_t notify_addrlen;
 static uint64_t watchdog_usec;
 static bool warned;
 
+int tickd_notify_parse_watchdog_usec(const char *s, uint64_t *usec)
+{
+    uint64_t v = 0;
+
+    if (!s || !*s)
+        return -EINVAL;
+    for (; *s; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (d > 9)
+            return -EINVAL;
+        if (v > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        v = v * 10 + d;
+    }
+    if (v == 0)
+        return -EINVAL;
+    if (v > TICKD_WATCHDOG_MAX_USEC)
+        return -ERANGE;
+    *usec = v;
+    return 0;
+}
+
+uint64_t tickd_notify_watchdog_period(uint64_t usec)
+{
+    uint64_t ns = usec * 1000 / 2;   /* usec <= a year: no overflow */
+    return ns < TICKD_WATCHDOG_MIN_PERIOD ? TICKD_WATCHDOG_MIN_PERIOD : ns;
+}
+
 int tickd_notify_init(void)
 {
     const char *path = getenv("NOTIFY_SOCKET");
@@ -30,13 +59,26 @@ int tickd_notify_init(void)
     int rc = 0;
 
     watchdog_usec = 0;
-    if (usec && *usec) {
-        char *end;
-        unsigned long long v = strtoull(usec, &end, 10);
-        /* WATCHDOG_PID, when set, names the process that must ping */
-        if (!*end && v > 0 &&
-            (!pid || !*pid || strtol(pid, NULL, 10) == (long)getpid()))
+    /* WATCHDOG_PID, when set, names the process that must ping */
+    if (usec && *usec && (!pid || !*pid || strtol(pid, NULL, 10) == (long)getpid())) {
+        uint64_t v;
+        int err = tickd_notify_parse_watchdog_usec(usec, &v);
+        if (err == -EINVAL)
+            tickd_log(TICK_LOG_WARNING, "ignoring WATCHDOG_USEC='%.40s': not a "
+                      "positive decimal number of microseconds; not pinging the "
+                      "watchdog", usec);
+        else if (err < 0)
+            tickd_log(TICK_LOG_WARNING, "ignoring WATCHDOG_USEC='%.40s': more than "
+                      "a year (%llu us); not pinging the watchdog", usec,
+                      (unsigned long long)TICKD_WATCHDOG_MAX_USEC);
+        else {
             watchdog_usec = v;
+            if (v * 1000 / 2 < TICKD_WATCHDOG_MIN_PERIOD)
+                tickd_log(TICK_LOG_WARNING, "WATCHDOG_USEC=%llu is under 200 ms: "
+                          "pinging every %llu ms (the floor), too late for it",
+                          (unsigned long long)v,
+                          (unsigned long long)(TICKD_WATCHDOG_MIN_PERIOD / 1000000));
+        }
     }
     if (path && *path) {
         len = strlen(path);

@@ -24,7 +24,25 @@ bool tickd_notify_enabled(void);
  * logged once, not per message. */
 int tickd_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The watchdog interval systemd asked for (us), 0 if none or not for us. */
+/* The watchdog interval systemd asked for (us), 0 if none, not for us, or
+ * not valid (see below). */
 uint64_t tickd_notify_watchdog_usec(void);
+
+/*
+ * $WATCHDOG_USEC, strictly: decimal digits only (no sign, no blanks, no
+ * "0x"), no overflow, 1 us .. TICKD_WATCHDOG_MAX_USEC (a year; beyond,
+ * "* 1000" to nanoseconds would come close to overflowing, and no one
+ * means it). 0 and *usec, -EINVAL (not a number, or 0) or -ERANGE (too
+ * big). tickd_notify_init() logs a value it ignores, with the reason.
+ */
+#define TICKD_WATCHDOG_MAX_USEC (UINT64_C(365) * 24 * 3600 * 1000000)
+int tickd_notify_parse_watchdog_usec(const char *s, uint64_t *usec);
+
+/* The ping period for a valid WATCHDOG_USEC, in ns: half of it, but never
+ * less than TICKD_WATCHDOG_MIN_PERIOD (100 ms), so a tiny value cannot
+ * turn the loop into a datagram pump (tickd_notify_init() warns then: a
+ * watchdog under 200 ms will fire). */
+#define TICKD_WATCHDOG_MIN_PERIOD (UINT64_C(100) * 1000000)
+uint64_t tickd_notify_watchdog_period(uint64_t usec);
 
 #endif

@@ -1,18 +1,35 @@
 #!/bin/sh
-# deps.sh PURPOSE... — install the Debian packages a make target needs, only
-# if they are missing. PURPOSE: build | check | bench.
+# deps.sh [--list] PURPOSE... — install the Debian packages a make target
+# needs, only if they are missing. PURPOSE: build | check | bench.
 # Run as root, or with sudo available; does nothing when all is present.
+# --list prints the packages PURPOSE needs, one a line, and installs nothing.
+#
+# libc6-dev is named explicitly: a minimal Debian's gcc, installed with
+# --no-install-recommends, brings no libc headers (<dirent.h> missing).
+# man-db and groff-base render the man pages the tests check.
 set -eu
 
+list=false
+if [ "${1:-}" = "--list" ]; then
+    list=true
+    shift
+fi
+
+base="gcc libc6-dev make pkg-config libinih-dev"
 pkgs=""
 for purpose in "$@"; do
     case "$purpose" in
-    build) pkgs="$pkgs gcc make pkg-config libinih-dev" ;;
-    check) pkgs="$pkgs gcc make pkg-config libinih-dev check valgrind" ;;
-    bench) pkgs="$pkgs gcc make pkg-config libinih-dev libuv1-dev libev-dev" ;;
+    build) pkgs="$pkgs $base" ;;
+    check) pkgs="$pkgs $base check valgrind man-db groff-base" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac
 done
+
+if $list; then
+    printf '%s\n' $pkgs | awk 'NF && !seen[$0]++'
+    exit 0
+fi
 
 missing=""
 for p in $pkgs; do

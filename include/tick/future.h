@@ -15,7 +15,8 @@
  *     }
  *     ...
  *     tick_future *f;
- *     if (tick_future_new(loop, &f) < 0) ...
+ *     if (tick_future_new(loop, &f) < 0)
+ *         return -ENOMEM;
  *     r->fut = f;
  *     tick_handle_init(&r->done, "req done", on_done);
  *     tick_future_add_done_callback(f, &r->done);

@@ -139,8 +139,16 @@ enum {
     TICK_LOG_ERR = 3, TICK_LOG_WARNING = 4, TICK_LOG_NOTICE = 5,
     TICK_LOG_INFO = 6, TICK_LOG_DEBUG = 7,
 };
-/* Log a line; inside an instance's code it is prefixed with the instance
- * name. Never blocks the loop for long (stderr). */
+/* Log a line (printf format; newlines in it become spaces) at level
+ * TICK_LOG_ERR..TICK_LOG_DEBUG; lines above the daemon's log_level are
+ * dropped. Prefixed with the current scope's name ("plugin:NAME: ", and
+ * any server or connection scope below it) when called from an
+ * instance's code. Threads: safe from any thread — it formats into a stack
+ * buffer and writes the line with one write(2) on stderr, so lines never
+ * interleave and nothing is shared. On a pool worker (tick_run_in_thread's
+ * fn) the prefix is the scope of the job (the one current when it was
+ * submitted); on a thread of your own there is no prefix. A full stderr
+ * pipe blocks the caller for as long as the write takes. */
 TICK_API void tick_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -148,7 +156,14 @@ TICK_API void tick_log(int level, const char *fmt, ...)
  * everywhere. Return 0 or -EINVAL. */
 /* "250ms", "5s", "2m", "1h", "100us", "10ns"; a bare number is seconds. */
 TICK_API int tick_parse_duration(const char *s, uint64_t *ns);
-/* "HOST:PORT", "[v6]:PORT" or ":PORT"/"PORT" (any address). */
+/* A listen address. Accepted: "HOST:PORT" (HOST an IPv4 address or a
+ * name, not resolved here), "[V6ADDR]:PORT", ":PORT", "*:PORT" and "PORT"
+ * (the last three: any address, host = ""). PORT is decimal digits only,
+ * 0..65535 (0: the kernel picks one). Refused with -EINVAL: an unbracketed
+ * IPv6 address ("::1:80" is ambiguous), "[]:PORT", a missing or bad port,
+ * blanks, '/', '[' or ']' inside HOST, a HOST that does not fit in hostlen
+ * (with its NUL), NULL arguments. On failure *port is left untouched but
+ * host may have been written (with "" or the HOST part): use neither. */
 TICK_API int tick_parse_listen(const char *s, char *host, size_t hostlen,
                                uint16_t *port);
 

@@ -4,6 +4,7 @@
  * tick_log() gets from the context hook. stderr is redirected to a file
  * for each test and restored. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,6 +157,46 @@ START_TEST(plugin_prefix_from_scope)
 }
 END_TEST
 
+/* docs/daemon.md and tick/plugin.h: tick_log is safe on a pool worker and
+ * carries the job's scope; on a thread of the plugin's own, no prefix. */
+static intptr_t worker_logs(void *arg)
+{
+    tick_log(TICK_LOG_INFO, "from the worker (%s)", (const char *)arg);
+    return 7;
+}
+
+static void *own_thread(void *arg)
+{
+    tick_log(TICK_LOG_INFO, "from my thread (%s)", (const char *)arg);
+    return NULL;
+}
+
+START_TEST(tick_log_from_other_threads)
+{
+    tick_loop *l;
+    tick_scope in;
+    pthread_t th;
+    ck_assert_int_eq(tick_loop_new(&l), 0);
+    tick_loop_set_current(l);
+    tick_scope_init(&in, l, NULL, "plugin:pooled");
+    tick_scope *prev = tick_scope_enter(l, &in);
+    tick_future *f = tick_run_in_thread(l, worker_logs, "job");
+    tick_scope_enter(l, prev);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(tick_loop_run_until_complete(l, f), 0);
+    ck_assert_int_eq(tick_future_result(f), 7);
+    tick_future_unref(f);
+    ck_assert_int_eq(pthread_create(&th, NULL, own_thread, "raw"), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_str_eq(captured(), "tickd: plugin:pooled: from the worker (job)\n"
+                     "tickd: from my thread (raw)\n");
+    for (int i = 0; i < 3 && tick_scope_close(&in) != 0; i++)
+        tick_loop_run_once(l, false);
+    ck_assert_int_eq(tick_scope_close(&in), 0);
+    ck_assert_int_eq(tick_loop_close(l), 0);
+}
+END_TEST
+
 START_TEST(level_names)
 {
     int level = -1;
@@ -182,6 +223,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, one_message_one_line);
     tcase_add_test(tc, plugin_prefix_from_scope);
     tcase_add_test(tc, level_names);
+    tcase_add_test(tc, tick_log_from_other_threads);
     suite_add_tcase(s, tc);
     return s;
 }

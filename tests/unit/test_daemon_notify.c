@@ -1,6 +1,7 @@
 /* test_daemon_notify.c — the hand-written sd_notify: path and abstract
  * sockets, one datagram per message, the environment cleared, the
  * watchdog interval only for our pid, silence without NOTIFY_SOCKET. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -159,6 +160,110 @@ START_TEST(watchdog_for_us_only)
 }
 END_TEST
 
+/* WATCHDOG_USEC strictly: "18446744073709552" used to overflow "* 1000"
+ * into a 192 ns period, "1" meant ~1000 datagrams a second, "-1" wrapped
+ * to 292 years. */
+static const struct {
+    const char *in;
+    int rc;                 /* 0, -EINVAL or -ERANGE */
+    uint64_t usec;          /* when rc == 0 */
+    uint64_t period_ns;     /* when rc == 0 */
+} watchdog_table[] = {
+    { "3000000", 0, 3000000, 1500 * TICK_MSEC },
+    { "30000000", 0, 30000000, 15 * TICK_SEC },
+    { "1000000", 0, 1000000, 500 * TICK_MSEC },
+    { "200000", 0, 200000, 100 * TICK_MSEC },
+    { "199999", 0, 199999, 100 * TICK_MSEC },          /* floor */
+    { "1", 0, 1, 100 * TICK_MSEC },                    /* floor, not 500 ns */
+    { "1000", 0, 1000, 100 * TICK_MSEC },
+    { "31536000000000", 0, 31536000000000u, 15768000000000000u },   /* a year */
+    { "31536000000001", -ERANGE, 0, 0 },
+    { "18446744073709552", -ERANGE, 0, 0 },            /* *1000 overflows */
+    { "18446744073709551615", -ERANGE, 0, 0 },         /* UINT64_MAX */
+    { "18446744073709551616", -ERANGE, 0, 0 },         /* UINT64_MAX + 1 */
+    { "99999999999999999999999", -ERANGE, 0, 0 },
+    { "-1", -EINVAL, 0, 0 },
+    { "+5000000", -EINVAL, 0, 0 },
+    { " 5000000", -EINVAL, 0, 0 },
+    { "5000000 ", -EINVAL, 0, 0 },
+    { "5000000\n", -EINVAL, 0, 0 },
+    { "0x10", -EINVAL, 0, 0 },
+    { "5e6", -EINVAL, 0, 0 },
+    { "5.0", -EINVAL, 0, 0 },
+    { "0", -EINVAL, 0, 0 },
+    { "000", -EINVAL, 0, 0 },
+    { "", -EINVAL, 0, 0 },
+    { "soon", -EINVAL, 0, 0 },
+};
+
+START_TEST(watchdog_usec_table)
+{
+    for (size_t i = 0; i < sizeof watchdog_table / sizeof watchdog_table[0]; i++) {
+        uint64_t usec = 12345;
+        int rc = tickd_notify_parse_watchdog_usec(watchdog_table[i].in, &usec);
+        ck_assert_msg(rc == watchdog_table[i].rc, "'%s': rc %d, want %d",
+                      watchdog_table[i].in, rc, watchdog_table[i].rc);
+        if (rc < 0) {
+            ck_assert_msg(usec == 12345, "'%s': output written on failure",
+                          watchdog_table[i].in);
+            /* and tickd_notify_init() ignores it */
+            unsetenv("WATCHDOG_PID");
+            setenv("WATCHDOG_USEC", watchdog_table[i].in, 1);
+            tickd_notify_init();
+            ck_assert_msg(tickd_notify_watchdog_usec() == 0, "'%s' accepted",
+                          watchdog_table[i].in);
+            continue;
+        }
+        ck_assert_msg(usec == watchdog_table[i].usec, "'%s': %llu", watchdog_table[i].in,
+                      (unsigned long long)usec);
+        uint64_t period = tickd_notify_watchdog_period(usec);
+        ck_assert_msg(period == watchdog_table[i].period_ns, "'%s': period %llu ns",
+                      watchdog_table[i].in, (unsigned long long)period);
+        ck_assert_uint_ge(period, TICKD_WATCHDOG_MIN_PERIOD);
+        unsetenv("WATCHDOG_PID");
+        setenv("WATCHDOG_USEC", watchdog_table[i].in, 1);
+        tickd_notify_init();
+        ck_assert_uint_eq(tickd_notify_watchdog_usec(), watchdog_table[i].usec);
+    }
+}
+END_TEST
+
+/* What tickd_notify_init() logs for WATCHDOG_USEC=value (stderr captured). */
+static char *init_log(const char *value)
+{
+    static char buf[4096];
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/tickd-notify-log-%ld", (long)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), saved = dup(2);
+    ck_assert_int_ge(fd, 0);
+    dup2(fd, 2);
+    tickd_log_set_level(TICK_LOG_INFO);
+    unsetenv("WATCHDOG_PID");
+    setenv("WATCHDOG_USEC", value, 1);
+    tickd_notify_init();
+    tickd_log_set_level(TICK_LOG_ERR);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return buf;
+}
+
+START_TEST(watchdog_usec_ignored_is_logged)
+{
+    ck_assert_str_eq(init_log("-1"), "tickd: warning: ignoring WATCHDOG_USEC='-1': not a "
+                     "positive decimal number of microseconds; not pinging the watchdog\n");
+    ck_assert_str_eq(init_log("18446744073709552"), "tickd: warning: ignoring "
+                     "WATCHDOG_USEC='18446744073709552': more than a year (31536000000000 us); "
+                     "not pinging the watchdog\n");
+    ck_assert_str_eq(init_log("1"), "tickd: warning: WATCHDOG_USEC=1 is under 200 ms: pinging "
+                     "every 100 ms (the floor), too late for it\n");
+    ck_assert_str_eq(init_log("30000000"), "");
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("daemon notify");
@@ -171,6 +276,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, send_failure_is_reported);
     tcase_add_test(tc, full_socket_never_blocks);
     tcase_add_test(tc, watchdog_for_us_only);
+    tcase_add_test(tc, watchdog_usec_table);
+    tcase_add_test(tc, watchdog_usec_ignored_is_logged);
     suite_add_tcase(s, tc);
     return s;
 }

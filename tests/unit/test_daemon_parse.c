@@ -126,6 +126,31 @@ START_TEST(listen_host_buffer_too_small)
 }
 END_TEST
 
+/* The documented failure outputs (tick/plugin.h): -EINVAL, *port never
+ * written; host may be, so callers must use neither. */
+START_TEST(listen_failure_leaves_port)
+{
+    static const char *const bad[] = {
+        "::1:80", "[]:80", "[::1]", "[::1]80", "host:", "host:65536", "host:-1",
+        "host:+80", "ho st:80", "a/b:80", "", ":", "80x", "1.2.3.4:80:90",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char host[64] = "untouched";
+        uint16_t port = 4242;
+        ck_assert_msg(tick_parse_listen(bad[i], host, sizeof host, &port) == -EINVAL,
+                      "'%s' accepted", bad[i]);
+        ck_assert_msg(port == 4242, "'%s': port written on failure", bad[i]);
+    }
+    char host[64];
+    uint16_t port = 0;
+    ck_assert_int_eq(tick_parse_listen("localhost:80", host, sizeof host, &port), 0);
+    ck_assert_str_eq(host, "localhost");     /* a name, not resolved */
+    ck_assert_int_eq(tick_parse_listen("*:0", host, sizeof host, &port), 0);
+    ck_assert_str_eq(host, "");
+    ck_assert_uint_eq(port, 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("daemon parse");
@@ -138,6 +163,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, listen_forms);
     tcase_add_test(tc, listen_rejects);
     tcase_add_test(tc, listen_host_buffer_too_small);
+    tcase_add_test(tc, listen_failure_leaves_port);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,19 @@
+/* kind: engine */
+#include <tick/tick.h>
+
+@PART0@
+
+static void stop_loop(tick_handle *h) { (void)h; tick_loop_stop(tick_loop_current()); }
+
+int main(void)
+{
+    tick_loop *loop;
+    tick_timer stop;
+    if (tick_loop_new(&loop) < 0)
+        return 1;
+    tick_loop_set_current(loop);
+    tick_timer_init(&stop, "stop", stop_loop);
+    tick_call_later(loop, &stop, 50 * TICK_MSEC);
+@PART1@
+    return j.n == 0 ? 0 : 2;
+}
