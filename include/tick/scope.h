@@ -15,18 +15,32 @@
  * loop's root scope (tick_loop_scope()) is the parent of last resort and
  * owns whatever no other scope was current for.
  *
- *     struct job { tick_scope scope; tick_task task; tick_future *drained; };
+ *     struct job {
+ *         tick_scope scope;        // owns whatever the worker creates
+ *         tick_task task;
+ *     };
  *
- *     tick_scope_init(&j->scope, loop, NULL, "job");   // child of current
+ *     static int worker_step(tick_task *t)
+ *     {
+ *         intptr_t rc;
+ *         TICK_BEGIN(t);
+ *         TICK_AWAIT(t, tick_sleep(tick_task_loop(t), 10 * TICK_SEC), rc);
+ *         TICK_RETURN(t, rc);      // -ECANCELED once the scope is cancelled
+ *         TICK_END(t);
+ *     }
+ *     static const tick_task_class worker_class = { .step = worker_step };
+ *     ...
+ *     tick_scope_init(&j->scope, loop, NULL, "job");  // a child of the current
  *     tick_scope *prev = tick_scope_enter(loop, &j->scope);
  *     tick_task_start(loop, &j->task, "worker", &worker_class);
- *     tick_future_unref(&j->task.future);
+ *     tick_future_unref(&j->task.future);            // the engine keeps it going
  *     tick_scope_enter(loop, prev);
  *     ...
- *     tick_scope_cancel(&j->scope);           // tasks see -ECANCELED
- *     j->drained = tick_scope_drain(&j->scope);
- *     // await j->drained (or add a done-callback), then:
- *     tick_scope_close(&j->scope);            // 0: nothing of it is left
+ *     tick_scope_cancel(&j->scope);                  // the worker sees -ECANCELED
+ *     tick_future *drained = tick_scope_drain(&j->scope);
+ *     tick_loop_run_until_complete(loop, drained);   // or await it in a task
+ *     tick_future_unref(drained);
+ *     tick_scope_close(&j->scope);                   // 0: nothing of it is left
  *
  * Cancel (tick_scope_cancel), recursively for child scopes:
  *   - tasks are cancelled (their pending await returns -ECANCELED);

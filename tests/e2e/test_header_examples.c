@@ -29,6 +29,8 @@ EXAMPLE(timer)
 EXAMPLE(compose)
 EXAMPLE(sys)
 EXAMPLE(plugin)
+EXAMPLE(scope)
+EXAMPLE(io)
 
 static Suite *examples_suite(void)
 {
@@ -42,6 +44,8 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_compose);
     tcase_add_test(tc, example_sys);
     tcase_add_test(tc, example_plugin);
+    tcase_add_test(tc, example_scope);
+    tcase_add_test(tc, example_io);
     suite_add_tcase(s, tc);
     return s;
 }
