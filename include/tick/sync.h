@@ -18,6 +18,7 @@
  *     tick_event_set(&ready);                  // wakes every waiter
  *     ...
  *     tick_event_destroy(&ready);
+ *     ...
  *
  * Queue — a bounded FIFO of void * items, producers wait while it is full:
  *
@@ -44,6 +45,7 @@
  *     }
  *     ...   producer, in another task:
  *     TICK_AWAIT(t, tick_queue_put(q, item), rc);    // waits while full
+ *     ...
  *
  * Semaphore and Lock — at most N (1) holders:
  *

@@ -31,6 +31,7 @@ EXAMPLE(sys)
 EXAMPLE(plugin)
 EXAMPLE(scope)
 EXAMPLE(io)
+EXAMPLE(sync)
 
 static Suite *examples_suite(void)
 {
@@ -46,6 +47,7 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_plugin);
     tcase_add_test(tc, example_scope);
     tcase_add_test(tc, example_io);
+    tcase_add_test(tc, example_sync);
     suite_add_tcase(s, tc);
     return s;
 }
