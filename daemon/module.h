@@ -3,15 +3,22 @@
  *
  * A module is plugin_dir/NAME.so. Before dlopen the file and its directory
  * are checked like sshd's StrictModes: regular file, owned by root or by
- * the user tickd runs as, neither writable by group or others. Then
- * dlopen(RTLD_NOW | RTLD_LOCAL), the descriptor symbol, and the ABI
- * (major equal, minor not newer than ours). Modules are reference counted
+ * the user tickd runs as, neither writable by group or others.
+ * Then the file is copied into a sealed memfd, the copy's ELF headers are
+ * checked (elfcheck.h: a truncated copy would SIGBUS inside dlopen), and
+ * the copy is dlopened (RTLD_NOW | RTLD_LOCAL) as /proc/self/fd/N: a
+ * truncation or an overwrite of the file on disk cannot reach the running
+ * daemon. Then the descriptor symbol and the ABI (major equal, minor not
+ * newer than ours). Every message names the path the operator wrote. Modules are reference counted
  * by instances; the last release dlcloses, which is only safe because an
  * instance releases its module after its tasks have finished and stop()
  * and release() have returned. Loop-thread-only.
  */
 #ifndef TICKD_MODULE_H
 #define TICKD_MODULE_H
+
+#include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
 #include "tick/plugin.h"
@@ -21,7 +28,11 @@ struct tickd_module {
     char *name;                  /* module name (file name without .so) */
     char *path;                  /* the file dlopened */
     void *dl;
-    int fd;                      /* the file checked and dlopened, -1 */
+    int fd;                      /* the sealed memfd copy dlopened, -1 */
+    dev_t dev;                   /* the file copied: shared by a new */
+    ino_t ino;                   /* instance only while the file on */
+    off_t size;                  /* disk is still this one */
+    struct timespec mtime, ctime;
     const tick_plugin *desc;
     unsigned refs;
     unsigned instances;          /* live instances (for log prefixes) */
@@ -36,5 +47,6 @@ int tickd_module_get(const char *name, const char *path, const char *instance,
 void tickd_module_put(struct tickd_module *m);
 /* How many modules are loaded (tests, stats). */
 size_t tickd_module_count(void);
+
 
 #endif
