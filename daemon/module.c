@@ -3,6 +3,7 @@
  */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,56 @@ static const char *check_owner_mode(const struct stat *st, char *why, size_t len
     return NULL;
 }
 
-/* The directory holding path: its owner and mode decide who could have
- * swapped the file. */
-static int check_dir(const char *path, const char *instance, const char *file,
-                     int line, struct tickd_error *err)
+/* A directory on the way to the file: like a file, except that a sticky
+ * directory owned by root (/tmp) may be writable by all — nobody but the
+ * owner of an entry can rename or remove it there. */
+static const char *check_dir_mode(const struct stat *st, char *why, size_t len)
 {
-    char why[160], *dir, *slash;
+    if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) && st->st_uid == 0)
+        return NULL;
+    return check_owner_mode(st, why, len);
+}
+
+/* dir (absolute, symlinks resolved) and every parent up to /, as sshd's
+ * secure_filename: anyone who may write to one of them could swap the
+ * file. shown: the directory's name in the message if it is dir itself
+ * (the name the operator wrote), NULL for dir. */
+static int check_chain(const char *dir, const char *shown, const char *path,
+                       const char *instance, const char *file, int line,
+                       struct tickd_error *err)
+{
+    char buf[PATH_MAX], why[300], *slash;
     const char *bad;
     struct stat st;
+
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return 0;
+    for (;;) {
+        if (stat(buf, &st) == 0 && (bad = check_dir_mode(&st, why, sizeof why))) {
+            tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
+                            "directory %s is %s", instance, path,
+                            shown ? shown : buf, bad);
+            return -EPERM;
+        }
+        shown = NULL;
+        slash = strrchr(buf, '/');
+        if (!slash || strcmp(buf, "/") == 0)
+            return 0;
+        if (slash == buf)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+}
+
+/* The directories that decide who could have swapped the file: the one
+ * holding path as written and its parents, and, when path is or passes a
+ * symlink, the real file's directory and its parents. */
+static int check_dirs(const char *path, const char *instance, const char *file,
+                      int line, struct tickd_error *err)
+{
+    char real[PATH_MAX], realdir[PATH_MAX], *dir, *slash;
+    int rc = 0;
 
     slash = strrchr(path, '/');
     dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
@@ -50,14 +93,19 @@ static int check_dir(const char *path, const char *instance, const char *file,
         tickd_error_set(err, file, line, "out of memory");
         return -ENOMEM;
     }
-    if (stat(dir, &st) == 0 && (bad = check_owner_mode(&st, why, sizeof why))) {
-        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
-                        "directory %s is %s", instance, path, dir, bad);
-        free(dir);
-        return -EPERM;
-    }
+    /* a path that does not resolve fails at open, with open's words */
+    if (realpath(dir, realdir))
+        rc = check_chain(realdir, dir, path, instance, file, line, err);
     free(dir);
-    return 0;
+    if (rc == 0 && realpath(path, real) && (slash = strrchr(real, '/'))) {
+        if (slash == real)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (strcmp(real, realdir) != 0)
+            rc = check_chain(real, NULL, path, instance, file, line, err);
+    }
+    return rc;
 }
 
 /*
@@ -74,7 +122,7 @@ static int open_checked(const char *path, const char *name, const char *instance
     const char *bad;
     int fd, rc;
 
-    if ((rc = check_dir(path, instance, file, line, err)) < 0)
+    if ((rc = check_dirs(path, instance, file, line, err)) < 0)
         return rc;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {

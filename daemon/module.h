@@ -1,9 +1,11 @@
 /*
  * module.h — plugin shared objects, loaded once and shared by instances.
  *
- * A module is plugin_dir/NAME.so. Before dlopen the file and its directory
- * are checked like sshd's StrictModes: regular file, owned by root or by
- * the user tickd runs as, neither writable by group or others.
+ * A module is plugin_dir/NAME.so. Before dlopen the file, its directory
+ * and every parent up to / (of the path as written and of the real file
+ * behind any symlink) are checked like sshd's StrictModes / secure_filename:
+ * regular file, owned by root or by the user tickd runs as, none writable
+ * by group or others (a sticky directory owned by root, /tmp, may be).
  * Then the file is copied into a sealed memfd, the copy's ELF headers are
  * checked (elfcheck.h: a truncated copy would SIGBUS inside dlopen), and
  * the copy is dlopened (RTLD_NOW | RTLD_LOCAL) as /proc/self/fd/N: a

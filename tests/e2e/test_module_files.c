@@ -3,7 +3,10 @@
  * not what they should be: a truncated copy (refused with the reason, at
  * -t, at start-up and at SIGHUP, never SIGBUS), a file truncated or
  * overwritten under a running daemon (the daemon runs a sealed copy, so
- * it carries on; a later load reports the bad file).
+ * it carries on; a later load reports the bad file), a symlink to a file
+ * in a directory anyone may write to (refused, naming that directory), and
+ * a constructor that calls exit() (an error with status 70, never a quiet
+ * exit 0).
  */
 #include "e2e.h"
 
@@ -180,6 +183,63 @@ START_TEST(module_changed_under_running_daemon)
 }
 END_TEST
 
+/* A symlink in a good directory to a module in a directory anyone may
+ * write to (not sticky): refused, naming the directory of the real file.
+ * The same directory made sticky (like /tmp) is accepted. A parent of the
+ * plugin directory writable by others is refused the same way. */
+START_TEST(symlink_into_world_writable_dir)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char dir[PATH_MAX], bad[PATH_MAX], so[PATH_MAX + 16], link[PATH_MAX + 16];
+    char want[3 * PATH_MAX], src[PATH_MAX + 16];
+    E2E_FMT(dir, sizeof dir, "%s/good", d.dir);
+    E2E_FMT(bad, sizeof bad, "%s/open", d.dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(mkdir(bad, 0755), 0);
+    E2E_FMT(src, sizeof src, "%s/heartbeat.so", e2e_plugins());
+    E2E_FMT(so, sizeof so, "%s/heartbeat.so", bad);
+    e2e_copy_file(src, so, 0755);
+    ck_assert_int_eq(chmod(bad, 0777), 0);
+    E2E_FMT(link, sizeof link, "%s/heartbeat.so", dir);
+    ck_assert_int_eq(symlink(so, link), 0);
+    e2e_config(&d, "[daemon]\nplugin_dir = %s\n\n[plugin:x]\nmodule = heartbeat\n", dir);
+
+    int rc;
+    char *err = run_check(&d, &rc);
+    E2E_FMT(want, sizeof want, "%s:5: plugin:x: refusing module %s: directory %s is "
+            "writable by group or others (chmod go-w)\n", d.conf, link, bad);
+    ck_assert_msg(rc == EX_CONFIG_, "exit %d; stderr:\n%s", rc, err);
+    ck_assert_str_eq(err, want);
+    free(err);
+
+    ck_assert_int_eq(chmod(bad, 01777), 0);   /* sticky, owned by root: fine */
+    if (geteuid() == 0) {
+        err = run_check(&d, &rc);
+        ck_assert_msg(rc == 0, "sticky dir: exit %d; stderr:\n%s", rc, err);
+        free(err);
+    }
+
+    /* a parent of the directory as written */
+    ck_assert_int_eq(chmod(bad, 0755), 0);
+    char sub[PATH_MAX + 16];
+    E2E_FMT(sub, sizeof sub, "%s/sub", bad);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    E2E_FMT(so, sizeof so, "%s/heartbeat.so", sub);
+    e2e_copy_file(src, so, 0755);
+    ck_assert_int_eq(chmod(bad, 0777), 0);
+    e2e_config(&d, "[daemon]\nplugin_dir = %s\n\n[plugin:x]\nmodule = heartbeat\n", sub);
+    err = run_check(&d, &rc);
+    E2E_FMT(want, sizeof want, "%s:5: plugin:x: refusing module %s: directory %s is "
+            "writable by group or others (chmod go-w)\n", d.conf, so, bad);
+    ck_assert_msg(rc == EX_CONFIG_, "exit %d; stderr:\n%s", rc, err);
+    ck_assert_str_eq(err, want);
+    free(err);
+    ck_assert_int_eq(chmod(bad, 0755), 0);
+    e2e_kill(&d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e module files");
@@ -188,6 +248,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, truncated_module_refused_by_check);
     tcase_add_test(tc, truncated_module_on_sighup_keeps_serving);
     tcase_add_test(tc, module_changed_under_running_daemon);
+    tcase_add_test(tc, symlink_into_world_writable_dir);
     suite_add_tcase(s, tc);
     return s;
 }
