@@ -18,14 +18,50 @@
 
 static tick_link modules = TICK_LINK_INIT(modules);
 
+static char overflowuid_path[PATH_MAX] = "/proc/sys/kernel/overflowuid";
+
+void tickd_module_set_overflowuid_path(const char *path)
+{
+    snprintf(overflowuid_path, sizeof overflowuid_path, "%s",
+             path ? path : "/proc/sys/kernel/overflowuid");
+}
+
+/* The uid the kernel shows for an owner outside our user namespace
+ * (usually 65534), or (uid_t)-1 when unknown. */
+static uid_t overflowuid(void)
+{
+    char buf[32];
+    unsigned long v;
+    ssize_t n;
+    int fd = open(overflowuid_path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return (uid_t)-1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return (uid_t)-1;
+    buf[n] = '\0';
+    if (sscanf(buf, "%lu", &v) != 1)
+        return (uid_t)-1;
+    return (uid_t)v;
+}
+
 /* sshd's StrictModes for one path: owned by root or by us, and nobody
  * else may write to it (or, for the directory, swap the file). */
-static const char *check_owner_mode(const struct stat *st, char *why, size_t len)
+const char *tickd_module_check_owner_mode(const struct stat *st, char *why, size_t len)
 {
     if (st->st_uid != 0 && st->st_uid != geteuid()) {
-        snprintf(why, len, "owned by uid %u, not by root or uid %u "
-                 "(the user tickd runs as)", (unsigned)st->st_uid,
-                 (unsigned)geteuid());
+        if (st->st_uid == overflowuid())
+            /* PrivateUsers=yes: every uid but root and ours reads as this */
+            snprintf(why, len, "owned by a user outside this service's user "
+                     "namespace (uid %u = overflowuid; PrivateUsers=yes maps "
+                     "only root and the service user): chown it to root or "
+                     "to the service user", (unsigned)st->st_uid);
+        else
+            snprintf(why, len, "owned by uid %u, not by root or uid %u "
+                     "(the user tickd runs as)", (unsigned)st->st_uid,
+                     (unsigned)geteuid());
         return why;
     }
     if (st->st_mode & (S_IWGRP | S_IWOTH)) {
@@ -42,7 +78,7 @@ static const char *check_dir_mode(const struct stat *st, char *why, size_t len)
 {
     if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) && st->st_uid == 0)
         return NULL;
-    return check_owner_mode(st, why, len);
+    return tickd_module_check_owner_mode(st, why, len);
 }
 
 /* dir (absolute, symlinks resolved) and every parent up to /, as sshd's
@@ -146,7 +182,7 @@ static int open_checked(const char *path, const char *name, const char *instance
         close(fd);
         return -EPERM;
     }
-    if ((bad = check_owner_mode(st, why, sizeof why))) {
+    if ((bad = tickd_module_check_owner_mode(st, why, sizeof why))) {
         tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
                         "file is %s", instance, path, bad);
         close(fd);

@@ -50,5 +50,11 @@ void tickd_module_put(struct tickd_module *m);
 /* How many modules are loaded (tests, stats). */
 size_t tickd_module_count(void);
 
+/* StrictModes for one file or directory: NULL if fine, else the reason
+ * ("owned by uid 4242, not by root or uid 0 ...") in why. */
+const char *tickd_module_check_owner_mode(const struct stat *st, char *why, size_t len);
+/* Where the overflow uid is read from (tests; NULL: the default,
+ * /proc/sys/kernel/overflowuid). */
+void tickd_module_set_overflowuid_path(const char *path);
 
 #endif

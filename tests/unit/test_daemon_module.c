@@ -38,7 +38,10 @@ static void rm(const char *name)
 static void teardown(void)
 {
     rm("echo.so");
+    rm("uid");
+    rm("hb.so");
     rmdir(tmp);
+    tickd_module_set_overflowuid_path(NULL);
 }
 
 /* tmp/echo.so: the first n bytes of echo.so (n < 0: all of it), open */
@@ -160,6 +163,83 @@ START_TEST(foreign_or_broken_headers)
 }
 END_TEST
 
+/* tmp/uid holding "N\n", the overflow uid source for the test */
+static void fake_overflowuid(unsigned uid)
+{
+    char path[128];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/uid", tmp);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%u\n", uid);
+    ck_assert_int_eq(fclose(f), 0);
+    tickd_module_set_overflowuid_path(path);
+}
+
+/* PrivateUsers=yes: a file owned by anyone but root and the service user
+ * shows the overflow uid; the message says what that means and what to
+ * do, instead of "owned by uid 65534". */
+START_TEST(owner_outside_the_user_namespace)
+{
+    struct stat st = { .st_uid = 4243, .st_mode = S_IFREG | 0755 };
+    char why[300], want[300];
+    const char *r;
+
+    fake_overflowuid(4243);
+    r = tickd_module_check_owner_mode(&st, why, sizeof why);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r, "owned by a user outside this service's user namespace "
+                     "(uid 4243 = overflowuid; PrivateUsers=yes maps only root "
+                     "and the service user): chown it to root or to the "
+                     "service user");
+
+    /* another uid keeps the plain message */
+    st.st_uid = 4242;
+    r = tickd_module_check_owner_mode(&st, why, sizeof why);
+    snprintf(want, sizeof want, "owned by uid 4242, not by root or uid %u (the "
+             "user tickd runs as)", (unsigned)geteuid());
+    ck_assert_str_eq(r, want);
+
+    /* and so does any uid when the source cannot be read */
+    tickd_module_set_overflowuid_path("/nonexistent/overflowuid");
+    st.st_uid = 4243;
+    r = tickd_module_check_owner_mode(&st, why, sizeof why);
+    ck_assert_msg(strncmp(r, "owned by uid 4243, not by root", 30) == 0, "%s", r);
+
+    st.st_uid = 0;
+    ck_assert_ptr_null(tickd_module_check_owner_mode(&st, why, sizeof why));
+}
+END_TEST
+
+/* The whole loader: a module chowned to the (fake) overflow uid is
+ * refused with that message. Needs root to give the file away. */
+START_TEST(module_owned_by_overflowuid_refused)
+{
+    struct tickd_error err = { 0 };
+    struct tickd_module *m = NULL;
+    char path[128], want[512];
+    int fd;
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "module_owned_by_overflowuid_refused: needs root, skipped\n");
+        return;
+    }
+    fd = echo_copy(-1);
+    close(fd);
+    snprintf(path, sizeof path, "%s/echo.so", tmp);
+    ck_assert_int_eq(chmod(tmp, 0755), 0);
+    ck_assert_int_eq(chown(path, 4243, 4243), 0);
+    fake_overflowuid(4243);
+    ck_assert_int_lt(tickd_module_get("echo", path, "x", "conf.ini", 5, &m, &err), 0);
+    snprintf(want, sizeof want, "plugin:x: refusing module %s: file is owned by a "
+             "user outside this service's user namespace (uid 4243 = overflowuid; "
+             "PrivateUsers=yes maps only root and the service user): chown it to "
+             "root or to the service user", path);
+    ck_assert_msg(strstr(err.msg, want), "%s", err.msg);
+    ck_assert_uint_eq(tickd_module_count(), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("daemon module files");
@@ -169,6 +249,11 @@ static Suite *make_suite(void)
     tcase_add_test(tc, truncated_inside_a_segment);
     tcase_add_test(tc, truncated_section_headers);
     tcase_add_test(tc, foreign_or_broken_headers);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("owner");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, owner_outside_the_user_namespace);
+    tcase_add_test(tc, module_owned_by_overflowuid_refused);
     suite_add_tcase(s, tc);
     return s;
 }
