@@ -15,6 +15,7 @@
 #include <sysexits.h>
 
 #include "daemon.h"
+#include "exitguard.h"
 #include "log.h"
 #include "notify.h"
 
@@ -103,8 +104,15 @@ static void signals_disarm(struct tickd *d)
 static int configure_all(struct tickd *d, tick_link *out, struct tickd_error *err)
 {
     for (size_t i = 0; i < d->cfg->nsec; i++) {
+        const struct tickd_section *sec = &d->cfg->sec[i];
         tick_instance *in;
-        if (tickd_instance_new(d->loop, &d->cfg->sec[i], &in, err) < 0) {
+        int rc;
+        /* dlopen (constructors) and configure(): an exit() there is ours */
+        tickd_exit_guard_enter("loading", sec->module, sec->module_path,
+                               sec->name, sec->file, sec->module_line);
+        rc = tickd_instance_new(d->loop, sec, &in, err);
+        tickd_exit_guard_leave();
+        if (rc < 0) {
             while (!tick_list_empty(out)) {
                 in = tick_container_of(out->next, tick_instance, link);
                 tick_link_remove(&in->link);
@@ -140,12 +148,17 @@ static int check_config(struct tickd *d)
 static int start_all(struct tickd *d, tick_link *configured)
 {
     struct tickd_error err = { 0 };
+    int rc;
 
     while (!tick_list_empty(configured)) {
         tick_instance *in = tick_container_of(configured->next, tick_instance, link);
         tick_link_remove(&in->link);
         tick_list_append(&d->running, &in->link);
-        if (tickd_instance_start(in, &err) < 0) {
+        tickd_exit_guard_enter("starting", in->conf->module, in->conf->module_path,
+                               in->conf->name, in->conf->file, in->conf->line);
+        rc = tickd_instance_start(in, &err);
+        tickd_exit_guard_leave();
+        if (rc < 0) {
             tickd_log(TICK_LOG_ERR, "%s", err.msg);
             while (!tick_list_empty(configured)) {
                 in = tick_container_of(configured->next, tick_instance, link);
@@ -213,6 +226,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     tickd_log_init();
+    tickd_exit_guard_init(test);
     tickd_log_engine_init();
     tickd_init(d);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "elfcheck.h"
+#include "exitguard.h"
 #include "log.h"
 #include "module.h"
 
@@ -324,7 +325,10 @@ static int module_load(struct tickd_module *m, const char *instance,
     (void)dlerror();   /* a stale message must not be reported as ours */
     /* The memfd stays open while the module is loaded, so no other module
      * can get the same /proc/self/fd/N name (glibc matches names first). */
+    /* constructors run in dlopen: one that calls exit() is an error */
+    tickd_exit_guard_enter("loading", m->name, m->path, instance, file, line);
     m->dl = dlopen(target, RTLD_NOW | RTLD_LOCAL);
+    tickd_exit_guard_leave();
     if (!m->dl) {
         e = dl_message(dlerror(), alias, m->path, msg, sizeof msg);
         tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': %s",

@@ -6,7 +6,7 @@
  * it carries on; a later load reports the bad file), a symlink to a file
  * in a directory anyone may write to (refused, naming that directory), and
  * a constructor that calls exit() (an error with status 70, never a quiet
- * exit 0).
+ * exit 0 from -t or from a SIGHUP).
  */
 #include "e2e.h"
 
@@ -240,6 +240,76 @@ START_TEST(symlink_into_world_writable_dir)
 }
 END_TEST
 
+/* exitctor.so's constructor calls exit(0): -t must not exit 0 without
+ * "configuration OK" but say so and exit 70. */
+START_TEST(constructor_exit_in_check)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char want[3 * PATH_MAX];
+    e2e_config(&d,
+        "[daemon]\n"                          /* 1 */
+        "plugin_dir = %s\n"                   /* 2 */
+        "\n"                                  /* 3 */
+        "[plugin:x]\n"                        /* 4 */
+        "module = exitctor\n",                /* 5 */
+        e2e_fixtures());
+    int rc;
+    char *err = run_check(&d, &rc), *out = e2e_read_file(d.out);
+    ck_assert_msg(rc == EX_SOFTWARE_, "exit %d, want 70; stderr:\n%s", rc, err);
+    E2E_FMT(want, sizeof want, "%s:5: plugin:x: plugin module 'exitctor' (%s/exitctor.so) "
+            "called exit() while loading (exit status 0)\n", d.conf, e2e_fixtures());
+    ck_assert_str_eq(err, want);
+    ck_assert_str_eq(out, "");
+    free(err);
+    free(out);
+
+    /* and a normal start exits 70 the same way, before READY=1 */
+    const char *run[] = { "-c", d.conf, NULL };
+    rc = e2e_run(&d, run, 10000);
+    err = e2e_read_file(d.err);
+    ck_assert_msg(rc == EX_SOFTWARE_, "start: exit %d; stderr:\n%s", rc, err);
+    ck_assert_msg(strstr(err, "tickd: error: ") && strstr(err, "called exit() while loading"),
+                  "stderr:\n%s", err);
+    free(err);
+    e2e_kill(&d);
+}
+END_TEST
+
+/* A SIGHUP adding an instance of it: the daemon exits 70 (a failure that
+ * Restart=on-failure restarts), not 0, and says why. */
+START_TEST(constructor_exit_on_sighup)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    char dir[PATH_MAX], src[PATH_MAX + 32], dst[PATH_MAX + 32], want[3 * PATH_MAX];
+    uint16_t p1 = e2e_free_port();
+    echo_dir(&d, dir, sizeof dir);
+    E2E_FMT(src, sizeof src, "%s/exitctor.so", e2e_fixtures());
+    E2E_FMT(dst, sizeof dst, "%s/exitctor.so", dir);
+    e2e_copy_file(src, dst, 0755);
+    e2e_config(&d, "[daemon]\nplugin_dir = %s\nstop_timeout = 2s\n"
+               "[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n", dir, p1);
+    e2e_start(&d);
+    e2e_config(&d, "[daemon]\nplugin_dir = %s\nstop_timeout = 2s\n"   /* 1-3 */
+               "[plugin:echo1]\nmodule = echo\nlisten = 127.0.0.1:%u\n" /* 4-6 */
+               "[plugin:bye]\nmodule = exitctor\n",                     /* 7-8 */
+               dir, p1);
+    e2e_signal(&d, SIGHUP);
+    int st = e2e_wait_exit(&d, 5000);
+    ck_assert_msg(st != -ETIMEDOUT, "tickd still running");
+    char *err = e2e_read_file(d.err);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == EX_SOFTWARE_,
+                  "status 0x%x, want exit 70; stderr:\n%s", st, err);
+    E2E_FMT(want, sizeof want, "tickd: error: %s:8: plugin:bye: plugin module "
+            "'exitctor' (%s) called exit() while loading (exit status 0); "
+            "exiting with status 70\n", d.conf, dst);
+    ck_assert_msg(strstr(err, want), "no\n  %sin:\n%s", want, err);
+    free(err);
+    e2e_kill(&d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e module files");
@@ -249,6 +319,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, truncated_module_on_sighup_keeps_serving);
     tcase_add_test(tc, module_changed_under_running_daemon);
     tcase_add_test(tc, symlink_into_world_writable_dir);
+    tcase_add_test(tc, constructor_exit_in_check);
+    tcase_add_test(tc, constructor_exit_on_sighup);
     suite_add_tcase(s, tc);
     return s;
 }
