@@ -35,6 +35,7 @@ static void exit_handler(int status, void *arg)
         fflush(stderr);
     } else {
         tickd_log(TICK_LOG_ERR, "%s; exiting with status %d", err.msg, EX_SOFTWARE);
+        tickd_log_flush_at_exit();
     }
     /* not the plugin's status: a failure, so systemd restarts us */
     _exit(EX_SOFTWARE);

@@ -178,6 +178,7 @@ static void cleanup(struct tickd *d)
     signals_disarm(d);
     tick_timer_stop(d->loop, &d->watchdog);
     tick_timer_stop(d->loop, &d->status_timer);
+    tick_timer_stop(d->loop, &d->log_timer);
     /* let cancelled futures and finished tasks settle */
     for (int i = 0; i < 3; i++)
         tick_loop_run_once(d->loop, false);
@@ -226,6 +227,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     tickd_log_init();
+    /* whatever a stalled stderr did not take yet, on every way out */
+    atexit(tickd_log_flush_at_exit);
     tickd_exit_guard_init(test);
     tickd_log_engine_init();
     tickd_init(d);
@@ -247,6 +250,7 @@ int main(int argc, char **argv)
      * code (a status change in start()), they would join its scope */
     tick_handle_set_scope(&d->watchdog.handle, tick_loop_scope(d->loop));
     tick_handle_set_scope(&d->status_timer.handle, tick_loop_scope(d->loop));
+    tick_handle_set_scope(&d->log_timer.handle, tick_loop_scope(d->loop));
     for (size_t i = 0; i < NSIG_HANDLED; i++) {
         d->sig[i].signo = handled_signals[i];
         tick_handle_init(&d->sig[i].fired, "signal", signal_fired);
@@ -272,6 +276,7 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, NULL);
 
     tickd_notify_init();
+    tickd_log_timer_start(d);
     tickd_instance_set_status_hook(tickd_status_changed);
     if (trace) {
         setvbuf(stdout, NULL, _IOLBF, 0);
