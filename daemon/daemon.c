@@ -129,6 +129,21 @@ void tickd_begin_shutdown(struct tickd *d, const char *why)
                      tickd_batch_done, d);
 }
 
+/* Lines a stalled stderr did not take are written from here once it
+ * drains, and so is the dropped-lines note, even when nothing else logs. */
+static void log_flush_fire(tick_handle *h)
+{
+    struct tickd *d = tick_container_of(h, struct tickd, log_timer.handle);
+    bool pending = tickd_log_flush();
+    tick_call_later(d->loop, &d->log_timer, pending ? 100 * TICK_MSEC : TICK_SEC);
+}
+
+void tickd_log_timer_start(struct tickd *d)
+{
+    if (!tick_timer_armed(&d->log_timer))
+        tick_call_later(d->loop, &d->log_timer, TICK_SEC);
+}
+
 void tickd_init(struct tickd *d)
 {
     tick_link_init(&d->running);
@@ -136,5 +151,6 @@ void tickd_init(struct tickd *d)
     d->state = TICKD_STARTING;
     tick_timer_init(&d->watchdog, "watchdog", watchdog_fire);
     tick_timer_init(&d->status_timer, "status", send_status);
+    tick_timer_init(&d->log_timer, "log flush", log_flush_fire);
 
 }

@@ -41,6 +41,7 @@ struct tickd {
     tick_timer watchdog;
     uint64_t watchdog_period;      /* ns; 0 = off */
     tick_timer status_timer;       /* coalesces STATUS= updates */
+    tick_timer log_timer;          /* flushes log lines stderr did not take */
     char status_sent[1024];        /* last STATUS= text sent */
 };
 
@@ -51,6 +52,9 @@ void tickd_init(struct tickd *d);
 /* daemon.c: SIGTERM/SIGINT or a failed start-up: stop every instance,
  * then stop the loop */
 void tickd_begin_shutdown(struct tickd *d, const char *why);
+/* daemon.c: start the log flush timer (every second; 100 ms while lines
+ * wait for a stalled stderr) */
+void tickd_log_timer_start(struct tickd *d);
 /* daemon.c: instance status hook (sends STATUS= soon) */
 void tickd_status_changed(void);
 

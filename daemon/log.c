@@ -1,6 +1,8 @@
 /*
- * log.c — stderr logging with journald priority prefixes.
+ * log.c — stderr logging with journald priority prefixes, never blocking
+ * (logbuf.c).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "logbuf.h"
 #include "internal.h"
 
 static int log_level = TICK_LOG_INFO;
@@ -20,20 +23,61 @@ static const char *const level_names[] = {
     [TICK_LOG_INFO] = "info", [TICK_LOG_DEBUG] = "debug",
 };
 
+static struct tickd_logbuf logbuf;
+static int private_fd = -1;      /* our own non-blocking open of stderr */
+
 /* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connected to
  * our stdout/stderr; a redirected stderr no longer matches, and then the
- * "<N>" prefixes would only be noise. */
+ * "<N>" prefixes would only be noise.
+ *
+ * Where the lines go without ever blocking (logbuf.h): a socket (the
+ * journal's stream) takes send(MSG_DONTWAIT); a pipe, FIFO or terminal is
+ * opened again through /proc/self/fd/2 with O_NONBLOCK, a new open file
+ * description of our own, so the flag does not leak into the fd 2 we
+ * share with our parent and children (never set O_NONBLOCK on fd 2). A
+ * regular file is written through fd 2 itself: it never waits for a
+ * reader, and a new description would lose the shared file offset.
+ * Without /proc, fd 2 is written only when poll() says the line fits. */
 void tickd_log_init(void)
 {
     const char *e = getenv("JOURNAL_STREAM");
     unsigned long long dev, ino;
+    enum tickd_logbuf_mode mode = TICKD_LOGBUF_POLL;
     struct stat st;
+    int fd = 2;
+    bool have = fstat(2, &st) == 0;
 
     log_journal = false;
-    if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+    if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && have &&
         (unsigned long long)st.st_dev == dev &&
         (unsigned long long)st.st_ino == ino)
         log_journal = true;
+
+    if (private_fd >= 0) {
+        close(private_fd);
+        private_fd = -1;
+    }
+    if (have && S_ISSOCK(st.st_mode)) {
+        mode = TICKD_LOGBUF_SEND;
+    } else if (have && !S_ISREG(st.st_mode)) {
+        private_fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (private_fd >= 0) {
+            fd = private_fd;
+            mode = TICKD_LOGBUF_WRITE;
+        }
+    }
+    tickd_logbuf_init(&logbuf, fd, mode, log_journal ? "<4>" : "tickd: warning: ");
+}
+
+bool tickd_log_flush(void)
+{
+    return tickd_logbuf_flush(&logbuf);
+}
+
+void tickd_log_flush_at_exit(void)
+{
+    /* a stalled reader must not hold up the exit for long */
+    tickd_logbuf_drain(&logbuf, 500);
 }
 
 bool tickd_log_journal(void) { return log_journal; }
@@ -68,20 +112,6 @@ const char *tickd_log_level_name(int level)
     if (level < 0 || level > TICK_LOG_DEBUG)
         return "?";
     return level_names[level];
-}
-
-static void write_all(const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(2, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return;   /* nowhere left to report it */
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
 }
 
 void tickd_logv(int level, const char *prefix, const char *fmt, va_list ap)
@@ -122,7 +152,7 @@ void tickd_logv(int level, const char *prefix, const char *fmt, va_list ap)
                 line[i] = ' ';
     }
     line[len++] = '\n';
-    write_all(line, len);
+    tickd_logbuf_write(&logbuf, line, len);
 }
 
 void tickd_log_check_error(const char *msg)

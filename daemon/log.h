@@ -1,10 +1,14 @@
 /*
  * log.h — the daemon's logging (internal; plugins use tick_log()).
  *
- * Lines go to stderr, one write(2) each. When journald reads stderr
- * ($JOURNAL_STREAM names our fd 2) each line starts with a syslog
- * priority "<N>" so the journal keeps the level; on a terminal or a pipe
- * the line is "tickd: [level: ]message". Loop-thread-only.
+ * Lines go to stderr, one write each, never blocking: a stream that does
+ * not take them (a stalled journald) gets them later from a bounded
+ * buffer, or loses them, counted ("N log lines dropped: stderr was not
+ * draining"), see logbuf.h. When journald reads stderr ($JOURNAL_STREAM
+ * names our fd 2) each line starts with a syslog priority "<N>" so the
+ * journal keeps the level; on a terminal or a pipe the line is
+ * "tickd: [level: ]message". Logging is thread-safe (tick_log from pool
+ * workers); the settings (init, level) are loop-thread-only.
  */
 #ifndef TICKD_LOG_H
 #define TICKD_LOG_H
@@ -14,8 +18,14 @@
 
 #include "tick/plugin.h"
 
-/* Detect journald on stderr. Call once at start-up. */
+/* Detect journald on stderr and how to write it without blocking. Call
+ * at start-up (again after stderr changed). */
 void tickd_log_init(void);
+/* Write what is buffered as far as stderr takes it; true while lines
+ * (or the dropped note) still wait. Call from a timer. */
+bool tickd_log_flush(void);
+/* At exit: flush, waiting at most half a second for stderr. */
+void tickd_log_flush_at_exit(void);
 /* Messages above this level (TICK_LOG_*) are dropped. Default info. */
 void tickd_log_set_level(int level);
 int tickd_log_level(void);

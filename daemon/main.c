@@ -15,6 +15,7 @@
 #include <sysexits.h>
 
 #include "daemon.h"
+#include "exitguard.h"
 #include "log.h"
 #include "notify.h"
 
@@ -145,8 +146,15 @@ static void signals_disarm(struct tickd *d)
 static int configure_all(struct tickd *d, tick_link *out, struct tickd_error *err)
 {
     for (size_t i = 0; i < d->cfg->nsec; i++) {
+        const struct tickd_section *sec = &d->cfg->sec[i];
         tick_instance *in;
-        if (tickd_instance_new(d->loop, &d->cfg->sec[i], &in, err) < 0) {
+        int rc;
+        /* dlopen (constructors) and configure(): an exit() there is ours */
+        tickd_exit_guard_enter("loading", sec->module, sec->module_path,
+                               sec->name, sec->file, sec->module_line);
+        rc = tickd_instance_new(d->loop, sec, &in, err);
+        tickd_exit_guard_leave();
+        if (rc < 0) {
             while (!tick_list_empty(out)) {
                 in = tick_container_of(out->next, tick_instance, link);
                 tick_link_remove(&in->link);
@@ -182,12 +190,17 @@ static int check_config(struct tickd *d)
 static int start_all(struct tickd *d, tick_link *configured)
 {
     struct tickd_error err = { 0 };
+    int rc;
 
     while (!tick_list_empty(configured)) {
         tick_instance *in = tick_container_of(configured->next, tick_instance, link);
         tick_link_remove(&in->link);
         tick_list_append(&d->running, &in->link);
-        if (tickd_instance_start(in, &err) < 0) {
+        tickd_exit_guard_enter("starting", in->conf->module, in->conf->module_path,
+                               in->conf->name, in->conf->file, in->conf->line);
+        rc = tickd_instance_start(in, &err);
+        tickd_exit_guard_leave();
+        if (rc < 0) {
             tickd_log(TICK_LOG_ERR, "%s", err.msg);
             while (!tick_list_empty(configured)) {
                 in = tick_container_of(configured->next, tick_instance, link);
@@ -207,6 +220,7 @@ static void cleanup(struct tickd *d)
     signals_disarm(d);
     tick_timer_stop(d->loop, &d->watchdog);
     tick_timer_stop(d->loop, &d->status_timer);
+    tick_timer_stop(d->loop, &d->log_timer);
     /* let cancelled futures and finished tasks settle */
     for (int i = 0; i < 3; i++)
         tick_loop_run_once(d->loop, false);
@@ -256,6 +270,9 @@ int main(int argc, char **argv)
     catch_stray_signals();
 
     tickd_log_init();
+    /* whatever a stalled stderr did not take yet, on every way out */
+    atexit(tickd_log_flush_at_exit);
+    tickd_exit_guard_init(test);
     tickd_log_engine_init();
     tickd_init(d);
 
@@ -276,6 +293,7 @@ int main(int argc, char **argv)
      * code (a status change in start()), they would join its scope */
     tick_handle_set_scope(&d->watchdog.handle, tick_loop_scope(d->loop));
     tick_handle_set_scope(&d->status_timer.handle, tick_loop_scope(d->loop));
+    tick_handle_set_scope(&d->log_timer.handle, tick_loop_scope(d->loop));
     for (size_t i = 0; i < NSIG_HANDLED; i++) {
         d->sig[i].signo = handled_signals[i];
         tick_handle_init(&d->sig[i].fired, "signal", signal_fired);
@@ -309,6 +327,7 @@ int main(int argc, char **argv)
                   "(orphaned helpers will be reaped by init)", strerror(-rc));
 
     tickd_notify_init();
+    tickd_log_timer_start(d);
     tickd_instance_set_status_hook(tickd_status_changed);
     if (trace) {
         setvbuf(stdout, NULL, _IOLBF, 0);

@@ -3,25 +3,66 @@
  */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elfcheck.h"
+#include "exitguard.h"
 #include "log.h"
 #include "module.h"
 
 static tick_link modules = TICK_LINK_INIT(modules);
 
+static char overflowuid_path[PATH_MAX] = "/proc/sys/kernel/overflowuid";
+
+void tickd_module_set_overflowuid_path(const char *path)
+{
+    snprintf(overflowuid_path, sizeof overflowuid_path, "%s",
+             path ? path : "/proc/sys/kernel/overflowuid");
+}
+
+/* The uid the kernel shows for an owner outside our user namespace
+ * (usually 65534), or (uid_t)-1 when unknown. */
+static uid_t overflowuid(void)
+{
+    char buf[32];
+    unsigned long v;
+    ssize_t n;
+    int fd = open(overflowuid_path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return (uid_t)-1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return (uid_t)-1;
+    buf[n] = '\0';
+    if (sscanf(buf, "%lu", &v) != 1)
+        return (uid_t)-1;
+    return (uid_t)v;
+}
+
 /* sshd's StrictModes for one path: owned by root or by us, and nobody
  * else may write to it (or, for the directory, swap the file). */
-static const char *check_owner_mode(const struct stat *st, char *why, size_t len)
+const char *tickd_module_check_owner_mode(const struct stat *st, char *why, size_t len)
 {
     if (st->st_uid != 0 && st->st_uid != geteuid()) {
-        snprintf(why, len, "owned by uid %u, not by root or uid %u "
-                 "(the user tickd runs as)", (unsigned)st->st_uid,
-                 (unsigned)geteuid());
+        if (st->st_uid == overflowuid())
+            /* PrivateUsers=yes: every uid but root and ours reads as this */
+            snprintf(why, len, "owned by a user outside this service's user "
+                     "namespace (uid %u = overflowuid; PrivateUsers=yes maps "
+                     "only root and the service user): chown it to root or "
+                     "to the service user", (unsigned)st->st_uid);
+        else
+            snprintf(why, len, "owned by uid %u, not by root or uid %u "
+                     "(the user tickd runs as)", (unsigned)st->st_uid,
+                     (unsigned)geteuid());
         return why;
     }
     if (st->st_mode & (S_IWGRP | S_IWOTH)) {
@@ -31,14 +72,56 @@ static const char *check_owner_mode(const struct stat *st, char *why, size_t len
     return NULL;
 }
 
-/* The directory holding path: its owner and mode decide who could have
- * swapped the file. */
-static int check_dir(const char *path, const char *instance, const char *file,
-                     int line, struct tickd_error *err)
+/* A directory on the way to the file: like a file, except that a sticky
+ * directory owned by root (/tmp) may be writable by all — nobody but the
+ * owner of an entry can rename or remove it there. */
+static const char *check_dir_mode(const struct stat *st, char *why, size_t len)
 {
-    char why[160], *dir, *slash;
+    if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) && st->st_uid == 0)
+        return NULL;
+    return tickd_module_check_owner_mode(st, why, len);
+}
+
+/* dir (absolute, symlinks resolved) and every parent up to /, as sshd's
+ * secure_filename: anyone who may write to one of them could swap the
+ * file. shown: the directory's name in the message if it is dir itself
+ * (the name the operator wrote), NULL for dir. */
+static int check_chain(const char *dir, const char *shown, const char *path,
+                       const char *instance, const char *file, int line,
+                       struct tickd_error *err)
+{
+    char buf[PATH_MAX], why[300], *slash;
     const char *bad;
     struct stat st;
+
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return 0;
+    for (;;) {
+        if (stat(buf, &st) == 0 && (bad = check_dir_mode(&st, why, sizeof why))) {
+            tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
+                            "directory %s is %s", instance, path,
+                            shown ? shown : buf, bad);
+            return -EPERM;
+        }
+        shown = NULL;
+        slash = strrchr(buf, '/');
+        if (!slash || strcmp(buf, "/") == 0)
+            return 0;
+        if (slash == buf)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+}
+
+/* The directories that decide who could have swapped the file: the one
+ * holding path as written and its parents, and, when path is or passes a
+ * symlink, the real file's directory and its parents. */
+static int check_dirs(const char *path, const char *instance, const char *file,
+                      int line, struct tickd_error *err)
+{
+    char real[PATH_MAX], realdir[PATH_MAX], *dir, *slash;
+    int rc = 0;
 
     slash = strrchr(path, '/');
     dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
@@ -47,32 +130,36 @@ static int check_dir(const char *path, const char *instance, const char *file,
         tickd_error_set(err, file, line, "out of memory");
         return -ENOMEM;
     }
-    if (stat(dir, &st) == 0 && (bad = check_owner_mode(&st, why, sizeof why))) {
-        tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
-                        "directory %s is %s", instance, path, dir, bad);
-        free(dir);
-        return -EPERM;
-    }
+    /* a path that does not resolve fails at open, with open's words */
+    if (realpath(dir, realdir))
+        rc = check_chain(realdir, dir, path, instance, file, line, err);
     free(dir);
-    return 0;
+    if (rc == 0 && realpath(path, real) && (slash = strrchr(real, '/'))) {
+        if (slash == real)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (strcmp(real, realdir) != 0)
+            rc = check_chain(real, NULL, path, instance, file, line, err);
+    }
+    return rc;
 }
 
 /*
- * Open path and check the file actually opened (fstat, not stat): what
- * dlopen then maps is that same inode, through /proc/self/fd/N, so the
- * file cannot be swapped between the check and the load. O_NONBLOCK: a
+ * Open path and check the file actually opened (fstat, not stat). The
+ * file itself is not what dlopen maps (see copy_to_memfd). O_NONBLOCK: a
  * FIFO named x.so must not hang us before S_ISREG refuses it. Returns the
- * fd, or < 0 with err set.
+ * fd, or < 0 with err set; *st is the file's stat.
  */
 static int open_checked(const char *path, const char *name, const char *instance,
-                        const char *file, int line, struct tickd_error *err)
+                        const char *file, int line, struct stat *st,
+                        struct tickd_error *err)
 {
-    char why[160];
+    char why[300];
     const char *bad;
-    struct stat st;
     int fd, rc;
 
-    if ((rc = check_dir(path, instance, file, line, err)) < 0)
+    if ((rc = check_dirs(path, instance, file, line, err)) < 0)
         return rc;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
@@ -83,26 +170,96 @@ static int open_checked(const char *path, const char *name, const char *instance
                         path, strerror(-rc));
         return rc;
     }
-    if (fstat(fd, &st) < 0) {
+    if (fstat(fd, st) < 0) {
         rc = -errno;
         tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': "
                         "%s: %s", instance, name, path, strerror(-rc));
         close(fd);
         return rc;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
                         "not a regular file", instance, path);
         close(fd);
         return -EPERM;
     }
-    if ((bad = check_owner_mode(&st, why, sizeof why))) {
+    if ((bad = tickd_module_check_owner_mode(st, why, sizeof why))) {
         tickd_error_set(err, file, line, "plugin:%s: refusing module %s: "
                         "file is %s", instance, path, bad);
         close(fd);
         return -EPERM;
     }
     return fd;
+}
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#define MODULE_MAX_SIZE ((off_t)512 << 20)
+
+/*
+ * Copy the file into a sealed memfd the daemon alone owns: what dlopen
+ * maps can then neither shrink (a truncate(2) of the file on disk: SIGBUS
+ * on the next page fault) nor change (cp over the loaded file) under the
+ * running daemon. The seals make the copy immutable for us too, so the
+ * ELF check of the copy holds for the mapping. Returns the memfd or
+ * -errno (why says what failed).
+ */
+static int copy_to_memfd(int src, const char *name, char *why, size_t len)
+{
+    char buf[65536];
+    off_t total = 0;
+    ssize_t n;
+    int mfd, rc;
+
+    mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    /* vm.memfd_noexec = 2 refuses a memfd without MFD_NOEXEC_SEAL; that
+     * seal only forbids execve, mmap(PROT_EXEC) still works */
+    if (mfd < 0 && errno == EINVAL)
+        mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+    if (mfd < 0) {
+        rc = -errno;
+        snprintf(why, len, "memfd_create: %s", strerror(-rc));
+        return rc;
+    }
+    for (;;) {
+        n = read(src, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            snprintf(why, len, "read: %s", strerror(-rc));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        if ((total += n) > MODULE_MAX_SIZE) {
+            rc = -EFBIG;
+            snprintf(why, len, "larger than %lld MiB", (long long)(MODULE_MAX_SIZE >> 20));
+            goto fail;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(mfd, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = -errno;
+                snprintf(why, len, "copying into memory: %s", strerror(-rc));
+                goto fail;
+            }
+            off += w;
+        }
+    }
+    if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+              F_SEAL_SEAL) < 0) {
+        rc = -errno;
+        snprintf(why, len, "sealing the copy: %s", strerror(-rc));
+        goto fail;
+    }
+    return mfd;
+fail:
+    close(mfd);
+    return rc;
 }
 
 /* dlerror() text names the file as we passed it (/proc/self/fd/N): put
@@ -129,24 +286,49 @@ static int module_load(struct tickd_module *m, const char *instance,
                        const char *file, int line, struct tickd_error *err)
 {
     const tick_plugin *d;
-    char alias[40] = "", msg[1024];
-    const char *e, *target = m->path;
-    int rc;
+    char alias[40] = "", msg[1024], why[300];
+    const char *e, *base, *target = m->path;
+    struct stat st;
+    int fd, rc;
 
-    if ((rc = open_checked(m->path, m->name, instance, file, line, err)) < 0)
+    if ((fd = open_checked(m->path, m->name, instance, file, line, &st, err)) < 0)
+        return fd;
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->size = st.st_size;
+    m->mtime = st.st_mtim;
+    m->ctime = st.st_ctim;
+    /* named after the file: /proc/PID/maps shows "/memfd:echo.so (deleted)" */
+    base = strrchr(m->path, '/');
+    rc = copy_to_memfd(fd, base ? base + 1 : m->path, why, sizeof why);
+    close(fd);
+    if (rc < 0) {
+        tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': "
+                        "%s: %s", instance, m->name, m->path, why);
         return rc;
+    }
     m->fd = rc;
+    /* the copy, as it will be mapped: a file cut short while we copied it
+     * is caught here too */
+    if (tickd_elf_check(m->fd, why, sizeof why) < 0) {
+        tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': "
+                        "%s: %s", instance, m->name, m->path, why);
+        return -ENOEXEC;
+    }
     snprintf(alias, sizeof alias, "/proc/self/fd/%d", m->fd);
     /* Without /proc (an odd sandbox) fall back to the path: checked, but
-     * open to a swap between the check and the load. */
+     * open to a swap or a truncation between the check and the load. */
     if (access(alias, F_OK) == 0)
         target = alias;
     else
         alias[0] = '\0';
     (void)dlerror();   /* a stale message must not be reported as ours */
-    /* The fd stays open while the module is loaded, so no other module
+    /* The memfd stays open while the module is loaded, so no other module
      * can get the same /proc/self/fd/N name (glibc matches names first). */
+    /* constructors run in dlopen: one that calls exit() is an error */
+    tickd_exit_guard_enter("loading", m->name, m->path, instance, file, line);
     m->dl = dlopen(target, RTLD_NOW | RTLD_LOCAL);
+    tickd_exit_guard_leave();
     if (!m->dl) {
         e = dl_message(dlerror(), alias, m->path, msg, sizeof msg);
         tickd_error_set(err, file, line, "plugin:%s: cannot load module '%s': %s",
@@ -202,6 +384,15 @@ static void module_free(struct tickd_module *m)
     free(m);
 }
 
+static bool same_file(const struct tickd_module *m, const struct stat *st)
+{
+    return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+           m->mtime.tv_sec == st->st_mtim.tv_sec &&
+           m->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           m->ctime.tv_sec == st->st_ctim.tv_sec &&
+           m->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
 int tickd_module_get(const char *name, const char *path, const char *instance,
                      const char *file, int line, struct tickd_module **out,
                      struct tickd_error *err)
@@ -209,9 +400,14 @@ int tickd_module_get(const char *name, const char *path, const char *instance,
     struct tickd_module *m;
     int rc;
 
+    /* Share a loaded module only while the file is still the one it was
+     * copied from: after an update (or a truncation) in place, a new
+     * instance loads, and checks, what is there now. */
+    struct stat st;
+    bool have = stat(path, &st) == 0;
     for (tick_link *l = modules.next; l != &modules; l = l->next) {
         m = tick_container_of(l, struct tickd_module, link);
-        if (strcmp(m->path, path) == 0) {
+        if (have && strcmp(m->path, path) == 0 && same_file(m, &st)) {
             m->refs++;
             *out = m;
             return 0;

@@ -1,17 +1,26 @@
 /*
  * module.h — plugin shared objects, loaded once and shared by instances.
  *
- * A module is plugin_dir/NAME.so. Before dlopen the file and its directory
- * are checked like sshd's StrictModes: regular file, owned by root or by
- * the user tickd runs as, neither writable by group or others. Then
- * dlopen(RTLD_NOW | RTLD_LOCAL), the descriptor symbol, and the ABI
- * (major equal, minor not newer than ours). Modules are reference counted
+ * A module is plugin_dir/NAME.so. Before dlopen the file, its directory
+ * and every parent up to / (of the path as written and of the real file
+ * behind any symlink) are checked like sshd's StrictModes / secure_filename:
+ * regular file, owned by root or by the user tickd runs as, none writable
+ * by group or others (a sticky directory owned by root, /tmp, may be).
+ * Then the file is copied into a sealed memfd, the copy's ELF headers are
+ * checked (elfcheck.h: a truncated copy would SIGBUS inside dlopen), and
+ * the copy is dlopened (RTLD_NOW | RTLD_LOCAL) as /proc/self/fd/N: a
+ * truncation or an overwrite of the file on disk cannot reach the running
+ * daemon. Then the descriptor symbol and the ABI (major equal, minor not
+ * newer than ours). Every message names the path the operator wrote. Modules are reference counted
  * by instances; the last release dlcloses, which is only safe because an
  * instance releases its module after its tasks have finished and stop()
  * and release() have returned. Loop-thread-only.
  */
 #ifndef TICKD_MODULE_H
 #define TICKD_MODULE_H
+
+#include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
 #include "tick/plugin.h"
@@ -21,7 +30,11 @@ struct tickd_module {
     char *name;                  /* module name (file name without .so) */
     char *path;                  /* the file dlopened */
     void *dl;
-    int fd;                      /* the file checked and dlopened, -1 */
+    int fd;                      /* the sealed memfd copy dlopened, -1 */
+    dev_t dev;                   /* the file copied: shared by a new */
+    ino_t ino;                   /* instance only while the file on */
+    off_t size;                  /* disk is still this one */
+    struct timespec mtime, ctime;
     const tick_plugin *desc;
     unsigned refs;
     unsigned instances;          /* live instances (for log prefixes) */
@@ -36,5 +49,12 @@ int tickd_module_get(const char *name, const char *path, const char *instance,
 void tickd_module_put(struct tickd_module *m);
 /* How many modules are loaded (tests, stats). */
 size_t tickd_module_count(void);
+
+/* StrictModes for one file or directory: NULL if fine, else the reason
+ * ("owned by uid 4242, not by root or uid 0 ...") in why. */
+const char *tickd_module_check_owner_mode(const struct stat *st, char *why, size_t len);
+/* Where the overflow uid is read from (tests; NULL: the default,
+ * /proc/sys/kernel/overflowuid). */
+void tickd_module_set_overflowuid_path(const char *path);
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "exitguard.h"
 #include "log.h"
 #include "notify.h"
 
@@ -50,6 +51,7 @@ static void reload_stopped(void *arg)
     struct tickd_error err;
     tick_link failed = TICK_LINK_INIT(failed);
     unsigned started = 0, nfailed = 0;
+    int rc;
 
     if (d->state == TICKD_STOPPING) {
         /* SIGTERM came during the reload; begin_shutdown discarded the
@@ -64,7 +66,11 @@ static void reload_stopped(void *arg)
         tick_instance *in = tick_container_of(d->pending.next, tick_instance, link);
         tick_link_remove(&in->link);
         err.set = false;
-        if (tickd_instance_start(in, &err) < 0) {
+        tickd_exit_guard_enter("starting", in->conf->module, in->conf->module_path,
+                               in->conf->name, in->conf->file, in->conf->line);
+        rc = tickd_instance_start(in, &err);
+        tickd_exit_guard_leave();
+        if (rc < 0) {
             /* The configuration was valid; the world was not (a port in
              * use, say). Keep the rest running and say so. */
             tickd_log(TICK_LOG_ERR, "%s", err.msg);
@@ -103,6 +109,7 @@ void tickd_reload(struct tickd *d)
     struct tickd_error err = { 0 };
     struct tickd_config *cfg;
     tick_link stop = TICK_LINK_INIT(stop);
+    int rc;
 
     if (d->state == TICKD_STOPPING || d->state == TICKD_STARTING)
         return;
@@ -128,7 +135,11 @@ void tickd_reload(struct tickd *d)
             d->n_unchanged++;
             continue;
         }
-        if (tickd_instance_new(d->loop, s, &in, &err) < 0) {
+        tickd_exit_guard_enter("loading", s->module, s->module_path, s->name,
+                               s->file, s->module_line);
+        rc = tickd_instance_new(d->loop, s, &in, &err);
+        tickd_exit_guard_leave();
+        if (rc < 0) {
             discard_pending(d);
             tickd_config_free(cfg);
             tickd_log(TICK_LOG_ERR, "reload failed, keeping the running "

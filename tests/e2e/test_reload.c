@@ -251,15 +251,15 @@ static bool maps_contain(pid_t pid, const char *needle)
  * 20 reloads cycling through: echo1 + heartbeat; echo1 changed (restarted)
  * + heartbeat; heartbeat alone (echo.so unloaded); back. The fd count
  * afterwards equals the count before, and with no echo instance left the
- * module is no longer mapped.
+ * module is no longer mapped (what is mapped is the daemon's sealed copy,
+ * "/memfd:echo.so (deleted)", not the file).
  */
 START_TEST(twenty_reloads_leak_no_fds)
 {
     e2e_daemon d;
     e2e_daemon_init(&d);
     uint16_t p1 = e2e_free_port();
-    char echo_so[PATH_MAX + 16];
-    E2E_FMT(echo_so, sizeof echo_so, "%s/echo.so", e2e_plugins());
+    const char *echo_so = "/memfd:echo.so ";
     const char *beat = "\n[plugin:beat]\nmodule = heartbeat\ninterval = 20ms\n";
 
 #define CONFIG_A() e2e_config(&d, HEADER "\n[plugin:echo1]\nmodule = echo\n" \
