@@ -162,7 +162,9 @@ void tickd_log_check_error(const char *msg)
     size_t len = n < 0 ? 0 : (size_t)n > sizeof line - 2 ? sizeof line - 2 : (size_t)n;
 
     line[len++] = '\n';
-    write_all(line, len);
+    /* -t exits right after: through the buffer, then wait for it */
+    tickd_logbuf_write(&logbuf, line, len);
+    tickd_logbuf_drain(&logbuf, 500);
 }
 
 void tickd_log(int level, const char *fmt, ...)
