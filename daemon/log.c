@@ -24,6 +24,7 @@ static const char *const level_names[] = {
 };
 
 static struct tickd_logbuf logbuf;
+static bool logbuf_ready;        /* tickd_log_init() ran */
 static int private_fd = -1;      /* our own non-blocking open of stderr */
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connected to
@@ -67,6 +68,7 @@ void tickd_log_init(void)
         }
     }
     tickd_logbuf_init(&logbuf, fd, mode, log_journal ? "<4>" : "tickd: warning: ");
+    logbuf_ready = true;
 }
 
 bool tickd_log_flush(void)
@@ -152,6 +154,8 @@ void tickd_logv(int level, const char *prefix, const char *fmt, va_list ap)
                 line[i] = ' ';
     }
     line[len++] = '\n';
+    if (!logbuf_ready)       /* a caller that logs before tickd_log_init() */
+        tickd_log_init();
     tickd_logbuf_write(&logbuf, line, len);
 }
 
@@ -163,6 +167,8 @@ void tickd_log_check_error(const char *msg)
 
     line[len++] = '\n';
     /* -t exits right after: through the buffer, then wait for it */
+    if (!logbuf_ready)
+        tickd_log_init();
     tickd_logbuf_write(&logbuf, line, len);
     tickd_logbuf_drain(&logbuf, 500);
 }

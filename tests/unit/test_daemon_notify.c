@@ -237,6 +237,7 @@ static char *init_log(const char *value)
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), saved = dup(2);
     ck_assert_int_ge(fd, 0);
     dup2(fd, 2);
+    tickd_log_init();                    /* log to this fd 2 */
     tickd_log_set_level(TICK_LOG_INFO);
     unsetenv("WATCHDOG_PID");
     setenv("WATCHDOG_USEC", value, 1);
@@ -244,6 +245,7 @@ static char *init_log(const char *value)
     tickd_log_set_level(TICK_LOG_ERR);
     dup2(saved, 2);
     close(saved);
+    tickd_log_init();
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     buf[n > 0 ? n : 0] = '\0';
     close(fd);
