@@ -18,6 +18,8 @@ LIBDIR    ?= $(PREFIX)/lib
 INCDIR    ?= $(PREFIX)/include
 PLUGINDIR ?= $(LIBDIR)/tickd/plugins
 SYSCONFDIR ?= /etc
+# the control socket's built-in default is RUNSTATEDIR/tickd/control
+RUNSTATEDIR ?= /run
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR    ?= $(PREFIX)/share/man
@@ -72,6 +74,8 @@ $(shell mkdir -p '$(BUILD)' && { [ "$$(cat '$(SYSCONF_STAMP)' 2>/dev/null)" = '$
     printf '%s\n' '$(SYSCONFDIR)' > '$(SYSCONF_STAMP)'; })
 $(BUILD)/obj/daemon/main.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
 $(BUILD)/obj/daemon/main.o: $(SYSCONF_STAMP)
+$(BUILD)/obj/daemon/main.o $(BUILD)/obj/daemon/control.o $(BUILD)/obj/daemon/ctl.o: \
+    CFLAGS_ALL += -DTICKD_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

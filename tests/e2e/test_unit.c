@@ -136,6 +136,17 @@ START_TEST(config_error_at_start_is_not_restarted)
     ck_assert_msg(strncmp(start, "/opt/t/bin/tickd ", 17) == 0, "ExecStart=%s", start);
     ck_assert_msg(!strstr(start, " -t"), "ExecStart=%s", start);
 
+    /* reloads through the control socket, which lives in the runtime
+     * directory: systemctl reload hears a rejected configuration */
+    const char *reload = unit_get(svc, "ExecReload");
+    ck_assert_ptr_nonnull(reload);
+    ck_assert_msg(strncmp(reload, "/opt/t/bin/tickd reload", 23) == 0 &&
+                  (reload[23] == ' ' || !reload[23]), "ExecReload=%s", reload);
+    ck_assert_str_eq(unit_get(svc, "RuntimeDirectory"), "tickd");
+    const char *mode = unit_get(svc, "RuntimeDirectoryMode");
+    ck_assert_msg(mode && (!strcmp(mode, "0700") || !strcmp(mode, "0750")),
+                  "RuntimeDirectoryMode=%s", mode ? mode : "(unset)");
+
     ck_assert_str_eq(unit_get(svc, "Restart"), "on-failure");
     unit_all(svc, "RestartPreventExitStatus", list, sizeof list);
     ck_assert_msg(has_word(list, "78"), "RestartPreventExitStatus=%s", list);
