@@ -210,6 +210,11 @@ int tickd_ctl_main(int argc, char **argv, const char *default_config)
     }
 
     /* lines until the one that starts with "ok" or "error" */
+    if (!(buf = malloc(cap = 4096))) {
+        fprintf(stderr, "tickd %s: out of memory\n", cmd);
+        close(fd);
+        return EX_OSERR;
+    }
     for (;;) {
         char *nl;
         ssize_t n;
@@ -245,14 +250,14 @@ int tickd_ctl_main(int argc, char **argv, const char *default_config)
                 off = 0;
             }
             if (cap - len < 512) {
-                nb = realloc(buf, cap ? cap * 2 : 4096);
+                nb = realloc(buf, cap * 2);
                 if (!nb) {
                     fprintf(stderr, "tickd %s: out of memory\n", cmd);
                     rc = EX_OSERR;
                     goto out;
                 }
                 buf = nb;
-                cap = cap ? cap * 2 : 4096;
+                cap *= 2;
             }
         }
         n = recv(fd, buf + len, cap - len - 1, 0);
