@@ -107,6 +107,7 @@ void tickd_config_free(struct tickd_config *cfg)
     free(cfg->slots);
     free(cfg->d.plugin_dir);
     free(cfg->d.include_dir);
+    free(cfg->d.control_socket);
     free(cfg->path);
     free(cfg);
 }
@@ -357,6 +358,21 @@ static void daemon_key(struct parse *ps, const char *key, const char *value)
             PERR(ps, "empty value for key 'include_dir'");
         else if (dup_or_err(ps, ps->include_dir, value))
             *ps->include_line = ps->lineno;
+    } else if (strcmp(key, "control_socket") == 0) {
+        /* main file only: `tickd reload` finds the socket by reading it */
+        if (!ps->main_file)
+            PERR(ps, "control_socket is only allowed in the main configuration file");
+        else if (!*value || strcasecmp(value, "no") == 0) {
+            if (dup_or_err(ps, &d->control_socket, ""))
+                d->control_socket_line = ps->lineno;
+        } else if (value[0] != '/')
+            PERR(ps, "control_socket '%s' is not an absolute path (or 'no' to "
+                 "turn the control socket off)", value);
+        else if (strlen(value) >= TICKD_CONTROL_PATH_MAX)
+            PERR(ps, "control_socket '%s' is too long for a unix socket (at most "
+                 "%d bytes)", value, TICKD_CONTROL_PATH_MAX - 1);
+        else if (dup_or_err(ps, &d->control_socket, value))
+            d->control_socket_line = ps->lineno;
     } else if (strcmp(key, "log_level") == 0) {
         if (tickd_log_parse_level(value, &d->log_level) < 0)
             PERR(ps, "bad log level '%s' (use err, warning, notice, info or debug)",

@@ -54,6 +54,11 @@ struct tickd_daemon_conf {
     uint64_t slow_handle;  /* ns, 0 = off */
     bool watchdog;
     bool accounting;       /* time per instance scope (on by default) */
+    /* control_socket = (main file only): NULL when unset (the default
+     * path, control.h), "" when disabled (empty or "no"), else an
+     * absolute path that fits a sockaddr_un */
+    char *control_socket;
+    int control_socket_line;
 };
 
 struct tickd_config {
@@ -72,6 +77,8 @@ struct tickd_config {
 #ifndef TICKD_PLUGIN_DIR
 #define TICKD_PLUGIN_DIR "plugins"   /* relative: next to the config file */
 #endif
+/* sizeof(struct sockaddr_un.sun_path): a control socket path is shorter */
+#define TICKD_CONTROL_PATH_MAX 108
 
 /* Parse path (and its drop-ins). Returns 0 and a new config in *out, or
  * -EINVAL/-ENOENT/-ENOMEM with err filled in. Free with tickd_config_free. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
@@ -81,6 +82,15 @@ void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg)
 {
     uint64_t usec = tickd_notify_watchdog_usec();
 
+    const char *was = d->cfg ? d->cfg->d.control_socket : NULL;
+    const char *now = cfg->d.control_socket;
+
+    /* the socket is made once, at start-up, before any thread exists
+     * (the umask): a new path takes effect at the next start */
+    if (d->cfg != cfg && (!was != !now || (was && strcmp(was, now) != 0)))
+        tickd_log(TICK_LOG_NOTICE, "control_socket changed: the new setting takes "
+                  "effect when tickd is restarted (still serving %s)",
+                  tickd_control_served() ? tickd_control_served() : "nothing");
     tickd_log_set_level(cfg->d.log_level);
     tick_loop_set_accounting(d->loop, cfg->d.accounting);
     tick_loop_set_slow_handler(d->loop, cfg->d.slow_handle,
@@ -113,6 +123,8 @@ void tickd_begin_shutdown(struct tickd *d, const char *why)
     }
     d->state = TICKD_STOPPING;
     tickd_notify("STOPPING=1\nSTATUS=stopping");
+    /* waiting `tickd reload`s hear it now; no new connections */
+    tickd_control_shutdown(d);
     tickd_log(TICK_LOG_INFO, "%s: stopping %zu instance%s", why,
               tickd_running_count(d), tickd_running_count(d) == 1 ? "" : "s");
     /* The watchdog keeps pinging while instances stop: a stop stuck in a

@@ -60,6 +60,13 @@ void tickd_status_changed(void);
 
 /* reload.c */
 void tickd_reload(struct tickd *d);
+/* control.c: the end of a reload, called by reload.c exactly once per
+ * reload, at every end: ok=false with the FILE:LINE error for a rejected
+ * configuration, ok=false with "reloaded with errors: ..." when the new
+ * configuration is in force but an instance failed to start, ok=true
+ * with "reloaded: ..." otherwise. Answers the `tickd reload` clients
+ * waiting for this reload. */
+void tickd_reload_verdict(struct tickd *d, bool ok, const char *msg);
 /* daemon.c: apply [daemon] settings that can change at run time */
 void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg);
 /* daemon.c: a stop batch finished (reload, failed starts); ends the shutdown

@@ -473,16 +473,16 @@ tick_instance *tickd_instance_next(tick_instance *prev)
     return l == &registry ? NULL : tick_container_of(l, tick_instance, all);
 }
 
-void tickd_instance_log_stats(void)
+int tickd_instance_format_stats(tick_instance *in, char *buf, size_t len)
 {
     static const char *const states[] = {
         "configured", "running", "failed", "stopping", "zombie",
     };
-    for (tick_instance *in = NULL; (in = tickd_instance_next(in));) {
-        uint64_t up = in->started_at ? tick_now(in->loop) - in->started_at : 0;
-        tick_scope_stats st;
-        tick_scope_get_stats(&in->scope, &st, true);
-        plog(in, TICK_LOG_NOTICE, "module=%s state=%s tasks=%llu tasks_failed=%llu "
+    uint64_t up = in->started_at ? tick_now(in->loop) - in->started_at : 0;
+    tick_scope_stats st;
+
+    tick_scope_get_stats(&in->scope, &st, true);
+    return snprintf(buf, len, "module=%s state=%s tasks=%llu tasks_failed=%llu "
              "timers=%llu handles=%llu fds=%llu jobs=%llu children=%llu "
              "handler_ms=%.3f job_cpu_ms=%.3f handles_run=%llu up=%llus status='%s'",
              in->mod->name, states[in->state],
@@ -496,5 +496,14 @@ void tickd_instance_log_stats(void)
              (double)st.handler_ns / 1e6, (double)st.job_cpu_ns / 1e6,
              (unsigned long long)st.handles_run,
              (unsigned long long)(up / TICK_SEC), in->status);
+}
+
+void tickd_instance_log_stats(void)
+{
+    char line[1024];
+
+    for (tick_instance *in = NULL; (in = tickd_instance_next(in));) {
+        tickd_instance_format_stats(in, line, sizeof line);
+        plog(in, TICK_LOG_NOTICE, "%s", line);
     }
 }

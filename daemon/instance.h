@@ -79,5 +79,9 @@ size_t tickd_instance_count(void);
 tick_instance *tickd_instance_next(tick_instance *prev);
 /* Log a summary line per live instance (SIGUSR1). */
 void tickd_instance_log_stats(void);
+/* That line's text, "module=... state=... status='...'" (one line: the
+ * status text has no newline), as `tickd status` prints it after
+ * "plugin:NAME: ". Returns snprintf's count. */
+int tickd_instance_format_stats(tick_instance *in, char *buf, size_t len);
 
 #endif

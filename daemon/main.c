@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "exitguard.h"
 #include "log.h"
@@ -35,6 +36,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tickd [-c FILE] [-t] [--trace]\n"
+            "       tickd reload [-c FILE] [--socket PATH] [--timeout DURATION]\n"
+            "       tickd status [-c FILE] [--socket PATH] [--timeout DURATION]\n"
             "       tickd -V | -h\n"
             "Run the tick loop and the plugin instances FILE configures, in the\n"
             "foreground (default FILE: " DEFAULT_CONFIG ").\n"
@@ -45,6 +48,17 @@ static void usage(FILE *out)
             "      --trace        print a line per tick on stdout\n"
             "  -V, --version      print the version and exit\n"
             "  -h, --help         print this help and exit\n"
+            "\n"
+            "Control commands, over the running daemon's control socket\n"
+            "(control_socket of FILE, else $RUNTIME_DIRECTORY/control, else\n"
+            TICKD_CONTROL_DEFAULT "):\n"
+            "  reload             reload FILE as SIGHUP does and wait for the verdict:\n"
+            "                     exit 0, 78 rejected (FILE:LINE: message on stderr),\n"
+            "                     1 in force but an instance failed to start\n"
+            "  status             print one line per instance (as SIGUSR1 logs)\n"
+            "  --socket PATH      the control socket to use\n"
+            "  --timeout DURATION how long to wait (reload: 2 x stop_timeout + 10s)\n"
+            "They exit 69 when no daemon answers, 75 when it does not answer in time.\n"
             "\n"
             "Signals: SIGTERM/SIGINT stop, SIGHUP reloads FILE, SIGUSR1 logs\n"
             "counters. Exit status: 0, 64 usage, 78 configuration, 70/71 internal.\n");
@@ -218,6 +232,7 @@ static void cleanup(struct tickd *d)
     int rc;
 
     signals_disarm(d);
+    tickd_control_close(d);   /* its tasks end in the loop turns below */
     tick_timer_stop(d->loop, &d->watchdog);
     tick_timer_stop(d->loop, &d->status_timer);
     tick_timer_stop(d->loop, &d->log_timer);
@@ -250,6 +265,13 @@ int main(int argc, char **argv)
     int c, rc;
 
     d->config_path = DEFAULT_CONFIG;
+    /* `tickd reload|status`: a client of the running daemon (control.h);
+     * none of the daemon's options or set-up applies */
+    if (argc > 1 && (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "status") == 0)) {
+        signal(SIGPIPE, SIG_IGN);
+        tickd_log_init();   /* errors at priority 3 when stderr is the journal */
+        return tickd_ctl_main(argc - 1, argv + 1, DEFAULT_CONFIG);
+    }
     while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': d->config_path = optarg; break;
@@ -333,7 +355,11 @@ int main(int argc, char **argv)
         setvbuf(stdout, NULL, _IOLBF, 0);
         tick_loop_set_trace(d->loop, stdout);
     }
-    if (configure_all(d, &configured, &err) < 0) {
+    /* Here: the loop exists, no plugin code has run (so no thread: the
+     * socket's umask is the process's), and a failure still ends the
+     * start-up before any instance starts. */
+    if (tickd_control_start(d, &err) < 0 ||
+        configure_all(d, &configured, &err) < 0) {
         tickd_log(TICK_LOG_ERR, "%s", err.msg);
         cleanup(d);
         return EX_CONFIG;

@@ -58,6 +58,7 @@ static void reload_stopped(void *arg)
          * pending instances already. */
         tickd_config_free(d->new_cfg);
         d->new_cfg = NULL;
+        tickd_reload_verdict(d, false, "not reloaded: tickd is stopping");
         tickd_batch_done(d);
         return;
     }
@@ -98,6 +99,17 @@ static void reload_stopped(void *arg)
         tickd_log(TICK_LOG_INFO, "reloaded: %u started, %u stopped, %u unchanged",
                   started, d->n_stopped, d->n_unchanged);
     tickd_notify_ready(d);
+    {
+        char verdict[sizeof err.msg + 160];
+        if (nfailed)
+            snprintf(verdict, sizeof verdict, "reloaded with errors: %u started, %u "
+                     "failed to start, %u stopped, %u unchanged; last error: %s",
+                     started, nfailed, d->n_stopped, d->n_unchanged, err.msg);
+        else
+            snprintf(verdict, sizeof verdict, "reloaded: %u started, %u stopped, "
+                     "%u unchanged", started, d->n_stopped, d->n_unchanged);
+        tickd_reload_verdict(d, nfailed == 0, verdict);
+    }
     if (d->reload_again) {
         d->reload_again = false;
         tickd_reload(d);
@@ -125,6 +137,7 @@ void tickd_reload(struct tickd *d)
         tickd_log(TICK_LOG_ERR, "reload failed, keeping the running "
                   "configuration: %s", err.msg);
         tickd_notify_ready(d);
+        tickd_reload_verdict(d, false, err.msg);
         return;
     }
     d->n_unchanged = d->n_stopped = 0;
@@ -145,6 +158,7 @@ void tickd_reload(struct tickd *d)
             tickd_log(TICK_LOG_ERR, "reload failed, keeping the running "
                       "configuration: %s", err.msg);
             tickd_notify_ready(d);
+            tickd_reload_verdict(d, false, err.msg);
             return;
         }
         tick_list_append(&d->pending, &in->link);

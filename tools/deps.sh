@@ -6,7 +6,8 @@
 #
 # libc6-dev is named explicitly: a minimal Debian's gcc, installed with
 # --no-install-recommends, brings no libc headers (<dirent.h> missing).
-# man-db and groff-base render the man pages the tests check.
+# man-db and groff-base render the man pages the tests check;
+# systemd-container and debootstrap boot the check-systemd container.
 set -eu
 
 list=false
@@ -20,7 +21,7 @@ pkgs=""
 for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
-    check) pkgs="$pkgs $base check valgrind man-db groff-base" ;;
+    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap" ;;
     bench) pkgs="$pkgs $base libuv1-dev libev-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac

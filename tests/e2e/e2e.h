@@ -419,6 +419,7 @@ E2E_FN void e2e_spawn_argv(e2e_daemon *d, bool notify, const char *const *argv)
         unsetenv("JOURNAL_STREAM");
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_PID");
+        unsetenv("RUNTIME_DIRECTORY");   /* the control socket's default */
         if (notify)
             setenv("NOTIFY_SOCKET", d->notify_env[0] ? d->notify_env : d->notify_path, 1);
         for (int i = 0; i < E2E_MAX_ENV && d->env[i]; i++)
