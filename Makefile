@@ -7,7 +7,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION   := 0.1.0
 TICK_ABI_MAJOR := 2
-TICK_ABI_MINOR := 0
+TICK_ABI_MINOR := 1
 
 BUILD     ?= build
 CC        ?= cc

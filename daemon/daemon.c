@@ -33,6 +33,8 @@ void tickd_status_text(struct tickd *d, char *buf, size_t len)
         w = snprintf(buf + off, len - off, "; %s: %s", in->conf->name, in->status);
         off = w < 0 ? len : off + (size_t)w;
     }
+    if (d->reload_error[0] && off < len)
+        snprintf(buf + off, len - off, "; %s", d->reload_error);
 }
 
 void tickd_notify_ready(struct tickd *d)
@@ -125,7 +127,7 @@ void tickd_begin_shutdown(struct tickd *d, const char *why)
         tickd_instance_discard(in);
     }
     d->batches++;
-    tickd_stop_begin(d->loop, &d->running, d->cfg->d.stop_timeout,
+    tickd_stop_begin(d->loop, &d->running, d->cfg->d.stop_timeout, TICKD_STOP_NOW,
                      tickd_batch_done, d);
 }
 
