@@ -439,6 +439,17 @@ fail:
 
 /* ---- the plugin API ------------------------------------------------------ */
 
+/* A list must not start or end with a comma (an empty item). */
+static bool list_ends_ok(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    while (*s == ' ' || *s == '\t')
+        s++, n--;
+    return n > 0 && s[0] != ',' && s[n - 1] != ',';
+}
+
 /* Next comma-separated item of *p into buf (blanks trimmed). 1, 0 at the
  * end, -EINVAL for an empty or too long item. */
 static int next_item(const char **p, char *buf, size_t len)
@@ -471,7 +482,7 @@ TICK_API int tick_listen_check(const char *list)
     socklen_t len;
     int n = 0, rc;
 
-    if (!list)
+    if (!list || !list_ends_ok(list))
         return -EINVAL;
     while ((rc = next_item(&list, item, sizeof item)) > 0) {
         if (parse_addr(item, &ss, &len) < 0 || ++n > TICK_LISTEN_MAX)
@@ -545,6 +556,8 @@ TICK_API int tick_instance_listen_list(tick_instance *in, const char *list, int 
 
     if (!in || !list || !out)
         return -EINVAL;
+    if (!list_ends_ok(list))
+        return tick_instance_error(in, "bad address list '%s'", list);
     while ((rc = next_item(&list, item, sizeof item)) > 0) {
         if (n == max) {
             rc = tick_instance_error(in, "more than %zu addresses in '%s'", max, list);
