@@ -126,6 +126,9 @@ void tickd_begin_shutdown(struct tickd *d, const char *why)
         tick_link_remove(&in->link);
         tickd_instance_discard(in);
     }
+    /* incarnations a reload retired and still finishing their clients:
+     * no more waiting for them either */
+    tickd_instance_hurry_all();
     d->batches++;
     tickd_stop_begin(d->loop, &d->running, d->cfg->d.stop_timeout, TICKD_STOP_NOW,
                      tickd_batch_done, d);

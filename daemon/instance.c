@@ -474,6 +474,15 @@ unsigned tickd_instance_draining(const char *name)
     return n;
 }
 
+void tickd_instance_hurry_all(void)
+{
+    for (tick_link *l = registry.next; l != &registry; l = l->next) {
+        tick_instance *in = tick_container_of(l, tick_instance, all);
+        if (in->state == TICKD_INSTANCE_STOPPING && in->graceful)
+            cancel_scope(in, "shutting down");
+    }
+}
+
 bool tickd_instance_hurry_oldest(const char *name)
 {
     /* the registry is in creation order: the first match is the oldest */

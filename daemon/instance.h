@@ -99,6 +99,8 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
  * scope now, as its deadline would); false if none was draining. */
 unsigned tickd_instance_draining(const char *name);
 bool tickd_instance_hurry_oldest(const char *name);
+/* Shutdown: cancel every incarnation still draining on its own. */
+void tickd_instance_hurry_all(void);
 
 /* Called when an instance's status text changes (main sends STATUS=). */
 void tickd_instance_set_status_hook(void (*fn)(void));

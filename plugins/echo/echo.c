@@ -19,8 +19,10 @@
  * steady state does not allocate.
  *
  * Retiring (a reload replaced or removed us): our leases end, the accept
- * tasks see -ESHUTDOWN and shut the read side of every connection down:
- * each finishes what its client already sent, then closes (echo_drain).
+ * tasks see -ESHUTDOWN and shut the read side of the connections down
+ * (echo_drain): each finishes what its client already sent, then reads
+ * EOF and closes; one that has not sent its first request yet gets a
+ * grace to send it.
  * The successor incarnation accepts on the same sockets meanwhile.
  * Stopping: the daemon cancels the instance's tasks and waits for them
  * before calling stop(). Each task's pending await then returns
@@ -45,6 +47,9 @@
 #define ECHO_SPARE_BUFS 256u         /* free buffers kept: 4 MiB at most */
 #define ECHO_DEFAULT_MAX_CLIENTS 10000u
 #define ECHO_MAX_MAX_CLIENTS 1000000u
+/* Retiring: a connection that has not sent its first request yet gets
+ * this long to send it (its client connected just before the handoff). */
+#define ECHO_FIRST_REQUEST_GRACE (1 * TICK_SEC)
 
 struct echo_server;
 
@@ -60,6 +65,7 @@ struct echo_conn {
     tick_fd *fd;
     struct echo_buf *buf;            /* held only between read and write */
     size_t len;                      /* bytes in buf being written back */
+    bool served;                     /* answered once: idle means keep-alive */
 };
 
 /* One accept task per leased address. */
@@ -75,6 +81,7 @@ struct echo_server {
     struct echo_acceptor acc[TICK_LISTEN_MAX];
     unsigned nacc;
     bool draining;                   /* our leases ended: finish, then go */
+    tick_timer drain_grace;          /* then new connections stop reading too */
     tick_link conns;                 /* live connections */
     tick_link spare;                 /* free buffers */
     unsigned nspare;
@@ -206,9 +213,12 @@ static void echo_conn_close(struct echo_conn *c)
         c->fd = NULL;
     }
     if (c->srv) {
+        struct echo_server *s = c->srv;
         tick_link_remove(&c->link);
-        c->srv->nclients--;
+        s->nclients--;
         c->srv = NULL;
+        if (s->draining && s->nclients == 0)   /* drained: nothing to wait for */
+            tick_timer_stop(tick_instance_loop(s->in), &s->drain_grace);
     }
 }
 
@@ -255,6 +265,9 @@ static int echo_conn_step(tick_task *t)
             break;
         echo_buf_put(c->srv, c->buf);
         c->buf = NULL;
+        c->served = true;
+        if (c->srv->draining)        /* answered: now it is only idle */
+            shutdown(tick_fd_fileno(c->fd), SHUT_RD);
     }
     echo_conn_close(c);
     /* A client that resets or vanishes is ordinary for a server: only a
@@ -324,15 +337,35 @@ static void echo_conn_new(struct echo_server *s, int fd)
  * sees EOF and the connection closes. A connection in the middle of a
  * write finishes it first. So idle clients are closed gracefully at once
  * and none in flight loses its answer. */
+static void echo_shut_reads(struct echo_server *s, bool all)
+{
+    for (tick_link *l = s->conns.next; l != &s->conns; l = l->next) {
+        struct echo_conn *c = tick_container_of(l, struct echo_conn, link);
+        if (all || c->served)
+            shutdown(tick_fd_fileno(c->fd), SHUT_RD);
+    }
+}
+
+static void echo_grace_over(tick_handle *h)
+{
+    struct echo_server *s = tick_container_of(h, struct echo_server, drain_grace.handle);
+    echo_shut_reads(s, true);
+}
+
 static void echo_drain(struct echo_server *s)
 {
     if (s->draining)
         return;
     s->draining = true;
-    for (tick_link *l = s->conns.next; l != &s->conns; l = l->next) {
-        struct echo_conn *c = tick_container_of(l, struct echo_conn, link);
-        shutdown(tick_fd_fileno(c->fd), SHUT_RD);
-    }
+    /* Idle keep-alive connections (answered at least once) go now. One
+     * accepted a moment ago may not have sent its request yet (reading
+     * now would see EOF before it, and the client a reset): it gets
+     * ECHO_FIRST_REQUEST_GRACE to send it, as nginx lets a new
+     * connection's first request in during a graceful stop. */
+    echo_shut_reads(s, false);
+    if (s->nclients > 0)
+        tick_call_later(tick_instance_loop(s->in), &s->drain_grace,
+                        ECHO_FIRST_REQUEST_GRACE);
 }
 
 static int echo_accept_step(tick_task *t)
@@ -380,6 +413,7 @@ static int echo_start(tick_instance *in)
 
     s->in = in;
     s->nclients = 0;
+    tick_timer_init(&s->drain_grace, "echo drain grace", echo_grace_over);
     tick_link_init(&s->conns);
     tick_link_init(&s->spare);
     s->nspare = 0;

@@ -19,6 +19,7 @@ struct st_conn {
     tick_fd *fd;
     char buf[512];
     ssize_t n;
+    bool served;
 };
 
 struct st_server {
@@ -83,6 +84,9 @@ static int st_conn_step(tick_task *t)
         TICK_AWAIT(t, tick_fd_write(c->fd, c->buf, (size_t)c->n), rc);
         if (rc < 0)
             break;
+        c->served = true;
+        if (c->srv && c->srv->draining)   /* answered: finish with EOF */
+            shutdown(tick_fd_fileno(c->fd), SHUT_RD);
     }
     tick_fd_close(c->fd);
     c->fd = NULL;
@@ -103,9 +107,12 @@ static int st_accept_step(tick_task *t)
         TICK_AWAIT(t, tick_lease_accept(s->lease), rc);
         if (rc == -ESHUTDOWN) {              /* retired: finish, then go */
             s->draining = true;
-            for (tick_link *l = s->conns.next; l != &s->conns; l = l->next)
-                shutdown(tick_fd_fileno(tick_container_of(l, struct st_conn, link)->fd),
-                         SHUT_RD);
+            /* idle ones (answered once) now; a new one after its answer */
+            for (tick_link *l = s->conns.next; l != &s->conns; l = l->next) {
+                struct st_conn *c = tick_container_of(l, struct st_conn, link);
+                if (c->served)
+                    shutdown(tick_fd_fileno(c->fd), SHUT_RD);
+            }
             TICK_RETURN(t, 0);
         }
         if (rc < 0)

@@ -1,5 +1,9 @@
 /* Fixture: a UDP echo on a leased datagram socket (tick/listen.h):
- * `listen = ADDR[,ADDR...]`; every datagram goes back to its sender. */
+ * `listen = ADDR[,ADDR...]`; every datagram goes back to its sender.
+ * `linger = yes`: once its leases end it does not finish but sleeps for a
+ * minute (until the daemon cancels it), so retired incarnations pile up
+ * draining (the bound on draining generations is tested with it).
+ * `tag = ANY` is ignored (a setting to change). */
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -8,9 +12,12 @@
 struct udp_rx {
     tick_task task;
     tick_lease *lease;
+    bool *linger;
 };
 
+struct udp_rx;
 struct udpecho {
+    bool linger;
     char listen[256];
     struct udp_rx rx[TICK_LISTEN_MAX];
     int n;
@@ -21,6 +28,12 @@ static int udp_configure(tick_instance *in, const char *key, const char *value)
     struct udpecho *u = tick_instance_data(in);
     if (!key)
         return u->listen[0] ? 0 : tick_instance_error(in, "missing 'listen'");
+    if (strcmp(key, "tag") == 0)
+        return 0;                       /* ignored: a change to reload with */
+    if (strcmp(key, "linger") == 0) {
+        u->linger = strcmp(value, "yes") == 0;
+        return 0;
+    }
     if (strcmp(key, "listen") != 0)
         return tick_instance_error(in, "unknown key '%s'", key);
     if (tick_listen_check(value) < 0 || strlen(value) >= sizeof u->listen)
@@ -36,8 +49,11 @@ static int udp_step(tick_task *t)
     TICK_BEGIN(t);
     for (;;) {
         TICK_AWAIT(t, tick_lease_readable(r->lease), rc);
-        if (rc == -ESHUTDOWN)
+        if (rc == -ESHUTDOWN) {
+            if (*r->linger)         /* until cancelled */
+                TICK_AWAIT(t, tick_sleep(tick_task_loop(t), 60 * TICK_SEC), rc);
             TICK_RETURN(t, 0);
+        }
         if (rc < 0)
             TICK_FAIL(t, rc);
         for (;;) {                       /* until EAGAIN, as listen.h says */
@@ -66,6 +82,7 @@ static int udp_start(tick_instance *in)
         return n;
     for (int i = 0; i < n; i++) {
         u->rx[i].lease = l[i];
+        u->rx[i].linger = &u->linger;
         int rc = tick_task_start(tick_instance_loop(in), &u->rx[i].task, "udp rx", &udp_class);
         if (rc < 0)
             return rc;
