@@ -593,7 +593,7 @@ START_TEST(start_failure_refuses_to_run)
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == EX_CONFIG_,
                   "status 0x%x; stderr:\n%s", st, err);
     char want[PATH_MAX + 64];
-    E2E_FMT(want, sizeof want, "tickd: error: %s:10: plugin:sf: start failed: no luck today\n",
+    E2E_FMT(want, sizeof want, "tickd: error: %s:9: plugin:sf: start failed: no luck today\n",
             d.conf);
     ck_assert_msg(strstr(err, want) != NULL, "stderr:\n%s", err);
     ck_assert_msg(e2e_now_ms() - t0 < 5000, "took %lld ms",

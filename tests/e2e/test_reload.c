@@ -73,8 +73,12 @@ START_TEST(sighup_adds_instance_keeps_connections)
 }
 END_TEST
 
-/* A changed section restarts its instance: the old listener and its
- * clients go, the new one serves. */
+/* A changed section restarts its instance. Here the change moves it to
+ * another port: the new incarnation serves on p3 before the old one
+ * retires; the old one's idle client is closed gracefully (EOF) as it
+ * drains, and p1, which no lease uses any more, is closed at the end of
+ * the reload. (A change that keeps the port hands the socket over with
+ * no refused connect: test_reload_handoff.c.) */
 START_TEST(sighup_restarts_changed_instance)
 {
     e2e_daemon d;
