@@ -11,7 +11,10 @@
  * backlog), and sockets passed by systemd (LISTEN_FDS) serve the
  * addresses they are bound to without the plugin knowing.
  *
- *     struct srv { tick_task task; tick_lease *lease; };
+ *     #include <unistd.h>
+ *     #include <tick/tick.h>
+ *
+ *     struct srv { tick_task task; tick_lease *lease; unsigned served; };
  *
  *     static int srv_step(tick_task *t)
  *     {
@@ -20,21 +23,31 @@
  *         TICK_BEGIN(t);
  *         for (;;) {
  *             TICK_AWAIT(t, tick_lease_accept(s->lease), rc);
- *             if (rc < 0)          // -ESHUTDOWN: lease ended, finish up
+ *             if (rc < 0)          // -ESHUTDOWN: replaced, finish up;
  *                 break;           // -ECANCELED: the instance is stopping
- *             serve((int)rc);      // a new non-blocking CLOEXEC fd, ours
+ *             s->served++;         // rc: a new non-blocking fd, ours
+ *             close((int)rc);
  *         }
  *         TICK_RETURN(t, 0);
  *         TICK_END(t);
  *     }
+ *     static const tick_task_class srv_class = { .step = srv_step };
+ *
  *     static int srv_start(tick_instance *in)
  *     {
  *         struct srv *s = tick_instance_data(in);
- *         int rc = tick_instance_listen(in, "127.0.0.1:7000", SOCK_STREAM, &s->lease);
+ *         int rc = tick_instance_listen(in, "127.0.0.1:0", SOCK_STREAM, &s->lease);
  *         if (rc < 0)
  *             return rc;           // the error text is set for the log
- *         ... start srv_step ...
+ *         if ((rc = tick_task_start(tick_instance_loop(in), &s->task, "accept",
+ *                                   &srv_class)) < 0)
+ *             return rc;
+ *         tick_future_unref(tick_task_future(&s->task));
+ *         tick_log(TICK_LOG_INFO, "on %s", tick_lease_address(s->lease));
+ *         return 0;
  *     }
+ *     TICK_PLUGIN(.name = "srv", .version = "1.0",
+ *                 .instance_size = sizeof(struct srv), .start = srv_start);
  *
  * Addresses: "HOST:PORT", "[V6]:PORT", ":PORT" (any IPv4 address), as
  * tick_parse_listen() reads them; HOST is numeric, or "localhost"

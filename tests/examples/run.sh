@@ -57,6 +57,11 @@ if grep -q '^/\* kind: plugin' "$wrap"; then
     wait "$pid" || { echo "$h: tickd exited $?:"; cat "$out/$h.log"; exit 1; } >&2
     cat "$out/$h.log"
 else
-    cc $cflags -D_GNU_SOURCE -o "$out/$h" "$out/$h.c" "$build/libtick.a" -ldl -lpthread
+    # a SAN=1 build's libtick.a needs the sanitizer runtimes at link time
+    san=
+    if nm "$build/libtick.a" 2>/dev/null | grep -q __asan_init; then
+        san="-fsanitize=address,undefined"
+    fi
+    cc $cflags $san -D_GNU_SOURCE -o "$out/$h" "$out/$h.c" "$build/libtick.a" -ldl -lpthread
     timeout 10 "$out/$h"
 fi
