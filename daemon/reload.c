@@ -357,6 +357,7 @@ static void finish(struct tickd_reload *r)
         d->new_cfg = NULL;
         d->reload = NULL;
         reload_free(r);
+        tickd_reload_verdict(d, false, "reload interrupted: stopping");
         return;
     }
     tickd_listen_sweep();
