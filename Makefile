@@ -8,7 +8,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION   := 0.1.0
 TICK_ABI_MAJOR := 2
-TICK_ABI_MINOR := 0
+TICK_ABI_MINOR := 1
 
 BUILD     ?= build
 CC        ?= cc
@@ -212,6 +212,11 @@ install: all
 	    sed -e 's|^plugin_dir *=.*|plugin_dir = $(PLUGINDIR)|' conf/tickd.ini > $(DESTDIR)$(SYSCONFDIR)/tickd/tickd.ini
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/tickd.service.in \
 	    > $(DESTDIR)$(UNITDIR)/tickd.service
+	# socket activation: the socket unit (not enabled) and the sandbox
+	# drop-in for it, to copy into /etc/systemd/system/tickd.service.d/
+	install -m 0644 systemd/tickd.socket $(DESTDIR)$(UNITDIR)/tickd.socket
+	install -D -m 0644 systemd/tickd-socket-activated.conf \
+	    $(DESTDIR)$(DOCDIR)/systemd/tickd-socket-activated.conf
 	# documentation: man pages, README.md and docs/
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 man/tickd.8 $(DESTDIR)$(MANDIR)/man8/
@@ -223,7 +228,8 @@ install: all
 	    install -D -m 0644 "$$f" "$(DESTDIR)$(DOCDIR)/$$f" || exit 1; done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/tickd $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc $(DESTDIR)$(UNITDIR)/tickd.service
+	rm -f $(DESTDIR)$(BINDIR)/tickd $(DESTDIR)$(PKGCONFIGDIR)/tickd.pc $(DESTDIR)$(UNITDIR)/tickd.service \
+	    $(DESTDIR)$(UNITDIR)/tickd.socket
 	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/tick $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man8/tickd.8 $(DESTDIR)$(MANDIR)/man5/tickd.ini.5 \
 	    $(DESTDIR)$(MANDIR)/man3/tick.3

@@ -415,6 +415,13 @@ static void plugin_key(struct parse *ps, const char *key, const char *value)
             s->module_line = ps->lineno;
         return;
     }
+    if (strcmp(key, "reuse_port") == 0) {
+        /* the daemon's: its listeners are the daemon's (tick/listen.h) */
+        if (parse_bool(value, &s->reuse_port) < 0)
+            PERR(ps, "plugin:%s: bad value '%s' for 'reuse_port' (yes or no)",
+                 s->name, value);
+        return;
+    }
     if (s->nkv == s->kvcap) {
         kv = realloc(s->kv, (s->kvcap * 2 + 4) * sizeof *kv);
         if (!kv) {
@@ -643,7 +650,8 @@ bool tickd_section_equal(const struct tickd_section *a,
                          const struct tickd_section *b)
 {
     if (strcmp(a->name, b->name) != 0 ||
-        strcmp(a->module_path, b->module_path) != 0 || a->nkv != b->nkv)
+        strcmp(a->module_path, b->module_path) != 0 || a->nkv != b->nkv ||
+        a->reuse_port != b->reuse_port)
         return false;
     for (size_t i = 0; i < a->nkv; i++)
         if (strcmp(a->kv[i].key, b->kv[i].key) != 0 ||
@@ -663,6 +671,7 @@ struct tickd_section *tickd_section_dup(const struct tickd_section *s)
         .name = strdup(s->name), .module = strdup(s->module),
         .module_path = strdup(s->module_path), .file = strdup(s->file),
         .line = s->line, .module_line = s->module_line,
+        .reuse_port = s->reuse_port,
         .kv = s->nkv ? calloc(s->nkv, sizeof *d->kv) : NULL,
     };
     ok = d->name && d->module && d->module_path && d->file && (d->kv || !s->nkv);

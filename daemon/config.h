@@ -42,6 +42,7 @@ struct tickd_section {
     char *file;            /* the file that holds the section */
     int line;              /* line of the [plugin:NAME] header */
     int module_line;       /* line of module =, else the header's */
+    bool reuse_port;       /* reuse_port = yes: SO_REUSEPORT on its listeners */
     struct tickd_kv *kv;   /* the module's own keys, in file order */
     size_t nkv, kvcap;
 };
@@ -86,8 +87,9 @@ int tickd_config_load(const char *path, struct tickd_config **out,
                       struct tickd_error *err);
 void tickd_config_free(struct tickd_config *cfg);
 
-/* Same name, module file and keys/values in the same order (lines are
- * ignored: moving a section around does not restart it). */
+/* Same name, module file, daemon keys (reuse_port) and keys/values in the
+ * same order (lines are ignored: moving a section around does not restart
+ * it). */
 bool tickd_section_equal(const struct tickd_section *a,
                          const struct tickd_section *b);
 /* Deep copy, for an instance that outlives its config object. */

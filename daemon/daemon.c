@@ -34,6 +34,8 @@ void tickd_status_text(struct tickd *d, char *buf, size_t len)
         w = snprintf(buf + off, len - off, "; %s: %s", in->conf->name, in->status);
         off = w < 0 ? len : off + (size_t)w;
     }
+    if (d->reload_error[0] && off < len)
+        snprintf(buf + off, len - off, "; %s", d->reload_error);
 }
 
 void tickd_notify_ready(struct tickd *d)
@@ -136,8 +138,11 @@ void tickd_begin_shutdown(struct tickd *d, const char *why)
         tick_link_remove(&in->link);
         tickd_instance_discard(in);
     }
+    /* incarnations a reload retired and still finishing their clients:
+     * no more waiting for them either */
+    tickd_instance_hurry_all();
     d->batches++;
-    tickd_stop_begin(d->loop, &d->running, d->cfg->d.stop_timeout,
+    tickd_stop_begin(d->loop, &d->running, d->cfg->d.stop_timeout, TICKD_STOP_NOW,
                      tickd_batch_done, d);
 }
 

@@ -12,7 +12,7 @@
 enum tickd_state {
     TICKD_STARTING,
     TICKD_RUNNING,
-    TICKD_RELOADING,   /* stopping changed instances; new ones wait */
+    TICKD_RELOADING,   /* between SIGHUP and the last start (reload.c) */
     TICKD_STOPPING,
 };
 
@@ -31,11 +31,13 @@ struct tickd {
     int exit_code;
     unsigned batches;              /* stop batches in flight */
 
-    /* reload in progress */
-    struct tickd_config *new_cfg;
-    tick_link pending;             /* configured, start after the stops */
-    unsigned n_stopped, n_unchanged;
+    /* reload in progress (reload.c) */
+    struct tickd_reload *reload;   /* its plan and counts, or NULL */
+    struct tickd_config *new_cfg;  /* its configuration, freed at exit */
+    tick_link pending;             /* stateful: start once the old one stopped */
     bool reload_again;             /* SIGHUP arrived during a reload */
+    char reload_error[800];        /* the last reload's failure, "" if none:
+                                    * shown in STATUS= until one succeeds */
 
     struct tickd_sigwatch sig[4];
     tick_timer watchdog;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "instance.h"
+#include "listen.h"
 #include "log.h"
 
 /* Every instance alive in any state, for log prefixes and stats. */
@@ -168,6 +169,9 @@ static void cancel_scope(tick_instance *in, const char *why)
             snprintf(line + off, sizeof line - off, " and %zu more", r.more);
         plog(in, TICK_LOG_INFO, "%s: cancelling %s", why, line);
     }
+    /* its waits on the daemon's listeners go with it (not the sockets) */
+    tickd_listen_end_instance(in, -ECANCELED);
+    in->graceful = false;
     tick_scope_cancel(&in->scope);
 }
 
@@ -187,6 +191,10 @@ static void instance_free(tick_instance *in)
              "keeping its memory and module loaded");
         return;
     }
+    if (in->retire_t0)
+        plog(in, TICK_LOG_INFO, "load %u retired %.1f ms after the reload began",
+             in->mod->load, (double)(tick_now(in->loop) - in->retire_t0) / 1e6);
+    tickd_listen_free_instance(in);
     tick_link_remove(&in->link);
     tick_link_remove(&in->all);
     in->mod->instances--;
@@ -264,11 +272,12 @@ int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
     in->loop = loop;
     in->state = TICKD_INSTANCE_CONFIGURED;
     tick_link_init(&in->link);
+    tick_link_init(&in->leases);
     tick_list_append(&registry, &in->all);
     snprintf(in->scope_name, sizeof in->scope_name, "plugin:%s", in->conf->name);
     tick_scope_init(&in->scope, loop, tick_loop_scope(loop), in->scope_name);
     tick_scope_set_failed_hook(&in->scope, task_failed, in);
-    tick_handle_init(&in->drained, in->conf->name, instance_drained);
+    tick_handle_init(&in->drained, in->scope_name, instance_drained);
     tick_handle_set_scope(&in->drained, tick_loop_scope(loop));
 
     for (size_t i = 0; rc == 0 && i < in->conf->nkv; i++)
@@ -301,13 +310,50 @@ int tickd_instance_start(tick_instance *in, struct tickd_error *err)
     IN_SCOPE(in, rc = in->mod->desc->start(in));
     if (rc < 0) {
         in->state = TICKD_INSTANCE_FAILED;
-        tickd_error_set(err, NULL, 0, "plugin:%s: start failed: %s", iname(in),
+        tickd_error_set(err, in->conf->file, in->conf->line,
+                        "plugin:%s: start failed: %s", iname(in),
                         in->has_err ? in->err : strerror(-rc));
         return rc;
     }
     in->state = TICKD_INSTANCE_RUNNING;
-    plog(in, TICK_LOG_DEBUG, "started (module '%s' %s)", in->mod->name,
-         in->mod->desc->version ? in->mod->desc->version : "");
+    plog(in, TICK_LOG_INFO, "running module '%s' %s load %u from %s", in->mod->name,
+         in->mod->desc->version ? in->mod->desc->version : "(no version)",
+         in->mod->load, in->mod->path);
+    return 0;
+}
+
+bool tickd_instance_can_reconfigure(const tick_instance *in,
+                                    const struct tickd_section *sec)
+{
+    const struct tickd_section *a = in->conf;
+
+    if (!in->mod->reconfigure || strcmp(a->module_path, sec->module_path) != 0 ||
+        a->nkv != sec->nkv || a->reuse_port != sec->reuse_port)
+        return false;
+    for (size_t i = 0; i < a->nkv; i++)
+        if (strcmp(a->kv[i].key, sec->kv[i].key) != 0)
+            return false;
+    return true;
+}
+
+int tickd_instance_reconfigure(tick_instance *in, const struct tickd_section *sec)
+{
+    struct tickd_section *copy = tickd_section_dup(sec);
+    int rc = 0;
+
+    if (!copy)
+        return -ENOMEM;
+    for (size_t i = 0; rc >= 0 && i < sec->nkv; i++)
+        if (strcmp(in->conf->kv[i].value, sec->kv[i].value) != 0)
+            IN_SCOPE(in, rc = in->mod->reconfigure(in, sec->kv[i].key, sec->kv[i].value));
+    if (rc >= 0)
+        IN_SCOPE(in, rc = in->mod->reconfigure(in, NULL, NULL));
+    if (rc < 0) {
+        tickd_section_free(copy);
+        return rc;
+    }
+    tickd_section_free(in->conf);
+    in->conf = copy;
     return 0;
 }
 
@@ -372,9 +418,21 @@ static void instance_drained(tick_handle *h)
 static void batch_deadline(tick_handle *h)
 {
     struct tickd_stop *b = tick_container_of(h, struct tickd_stop, deadline.handle);
+    bool again = false;
 
-    while (!tick_list_empty(&b->members)) {
-        tick_instance *in = tick_container_of(b->members.next, tick_instance, link);
+    for (tick_link *l = b->members.next, *next; l != &b->members; l = next) {
+        tick_instance *in = tick_container_of(l, tick_instance, link);
+        next = l->next;
+        if (in->graceful) {
+            /* Its leases ended a stop_timeout ago and it is still busy
+             * (idle clients, say): cancel what is left, and give that the
+             * same time again. The drain wait is armed already. */
+            plog(in, TICK_LOG_NOTICE, "still draining after the stop timeout; "
+                 "cancelling what is left");
+            cancel_scope(in, "drain timeout");
+            again = true;
+            continue;
+        }
         /* Past the deadline: stop() now so the plugin closes its sockets,
          * but keep its memory and module until the last task is gone. */
         tick_scope_stats st;
@@ -387,14 +445,58 @@ static void batch_deadline(tick_handle *h)
         tick_link_remove(&in->link);
         in->batch = NULL;
         in->state = TICKD_INSTANCE_ZOMBIE;
+        b->pending--;
         /* what was armed since the first cancel goes too */
         cancel_scope(in, "stop timeout");
         if (!in->stop_called)
             call_stop(in);
         instance_advance(in);
     }
+    if (again && b->pending > 0 && tick_call_later(b->loop, &b->deadline, b->timeout) == 0)
+        return;
+    if (again && b->pending > 0) {
+        batch_deadline(&b->deadline.handle);   /* no timer: now */
+        return;
+    }
     b->pending = 0;
     tick_call_soon(b->loop, &b->finish);
+}
+
+unsigned tickd_instance_draining(const char *name)
+{
+    unsigned n = 0;
+    for (tick_link *l = registry.next; l != &registry; l = l->next) {
+        tick_instance *in = tick_container_of(l, tick_instance, all);
+        if ((in->state == TICKD_INSTANCE_STOPPING || in->state == TICKD_INSTANCE_ZOMBIE) &&
+            strcmp(in->conf->name, name) == 0)
+            n++;
+    }
+    return n;
+}
+
+void tickd_instance_hurry_all(void)
+{
+    for (tick_link *l = registry.next; l != &registry; l = l->next) {
+        tick_instance *in = tick_container_of(l, tick_instance, all);
+        if (in->state == TICKD_INSTANCE_STOPPING && in->graceful)
+            cancel_scope(in, "shutting down");
+    }
+}
+
+bool tickd_instance_hurry_oldest(const char *name)
+{
+    /* the registry is in creation order: the first match is the oldest */
+    for (tick_link *l = registry.next; l != &registry; l = l->next) {
+        tick_instance *in = tick_container_of(l, tick_instance, all);
+        if (in->state == TICKD_INSTANCE_STOPPING && in->graceful &&
+            strcmp(in->conf->name, name) == 0) {
+            plog(in, TICK_LOG_NOTICE, "too many incarnations draining; cancelling "
+                 "the oldest now");
+            cancel_scope(in, "drain limit");
+            return true;
+        }
+    }
+    return false;
 }
 
 static void batch_finish(tick_handle *h)
@@ -409,7 +511,7 @@ static void batch_finish(tick_handle *h)
 }
 
 int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
-                     tickd_stop_done_fn done, void *arg)
+                     enum tickd_stop_mode mode, tickd_stop_done_fn done, void *arg)
 {
     struct tickd_stop *b = calloc(1, sizeof *b);
     tick_link *l, *next;
@@ -447,7 +549,14 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
     for (l = b->members.next; l != &b->members; l = next) {
         tick_instance *in = tick_container_of(l, tick_instance, link);
         next = l->next;
-        cancel_scope(in, "stopping");
+        if (mode == TICKD_STOP_DRAIN && tickd_listen_instance_leases(in)) {
+            /* stop accepting; what it serves it finishes (or the deadline
+             * cancels it) */
+            in->graceful = true;
+            tickd_listen_end_instance(in, -ESHUTDOWN);
+        } else {
+            cancel_scope(in, "stopping");
+        }
         instance_advance(in);
     }
     if (b->pending > 1 && tick_call_later(loop, &b->deadline, timeout) < 0)

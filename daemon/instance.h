@@ -43,7 +43,13 @@ struct tick_instance {
     tick_future *drain;         /* while waiting for the scope to drain */
     tick_handle drained;        /* drain's done-callback (root scope) */
     struct tickd_stop *batch;   /* while STOPPING */
+    tick_link leases;           /* tick_lease.in_link (listen.c) */
     enum tickd_instance_state state;
+    bool retiring;              /* a reload is removing or replacing it */
+    bool graceful;              /* STOPPING: its leases ended, not cancelled
+                                 * yet: it finishes its work by itself */
+    uint64_t reload_t0;         /* tick_now() of the reload that made it, 0 */
+    uint64_t retire_t0;         /* tick_now() of the reload retiring it, 0 */
     bool stop_called;
     bool released;
     bool has_err;
@@ -60,17 +66,41 @@ int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
 /* Free a configured instance that was never started: release(), free,
  * drop the module. */
 void tickd_instance_discard(tick_instance *in);
-/* start(). On failure err is "plugin:NAME: start failed: MESSAGE", the
- * state FAILED, and the instance must go through a stop batch (its tasks
- * drained, stop() and release() called). */
+/* start(). On failure err is "FILE:LINE: plugin:NAME: start failed:
+ * MESSAGE" (the section's header line), the state FAILED, and the
+ * instance must go through a stop batch (its tasks drained, stop() and
+ * release() called). On success logs which module file and which load
+ * of it the incarnation runs. */
 int tickd_instance_start(tick_instance *in, struct tickd_error *err);
+/* The module's reconfigure() for every key whose value differs between
+ * in's section and sec (same keys in the same order: the caller checked
+ * with tickd_instance_can_reconfigure), then (NULL, NULL). 0: accepted,
+ * in's section is now a copy of sec; < 0: restart instead. */
+int tickd_instance_reconfigure(tick_instance *in, const struct tickd_section *sec);
+/* Does the module have reconfigure() and do the sections differ in
+ * values only? */
+bool tickd_instance_can_reconfigure(const tick_instance *in,
+                                    const struct tickd_section *sec);
 
 /* Stop every instance of list (it ends empty) within timeout; then
  * done(arg) runs from a handle (done may be NULL). 0 or -ENOMEM (then
- * the instances were stopped without waiting). */
+ * the instances were stopped without waiting).
+ * TICKD_STOP_NOW cancels each scope at once. TICKD_STOP_DRAIN (a reload
+ * retiring an incarnation) ends the leases of an instance that holds any
+ * (-ESHUTDOWN: it stops accepting and finishes its connections by
+ * itself) and cancels its scope only after timeout, then waits up to
+ * timeout once more; an instance without leases is cancelled at once. */
+enum tickd_stop_mode { TICKD_STOP_NOW, TICKD_STOP_DRAIN };
 typedef void (*tickd_stop_done_fn)(void *arg);
 int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
-                     tickd_stop_done_fn done, void *arg);
+                     enum tickd_stop_mode mode, tickd_stop_done_fn done, void *arg);
+/* Old incarnations of instance NAME still stopping (draining or past
+ * their deadline), and: force the oldest still draining on (cancel its
+ * scope now, as its deadline would); false if none was draining. */
+unsigned tickd_instance_draining(const char *name);
+bool tickd_instance_hurry_oldest(const char *name);
+/* Shutdown: cancel every incarnation still draining on its own. */
+void tickd_instance_hurry_all(void);
 
 /* Called when an instance's status text changes (main sends STATUS=). */
 void tickd_instance_set_status_hook(void (*fn)(void));

@@ -17,6 +17,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "exitguard.h"
+#include "listen.h"
 #include "log.h"
 #include "notify.h"
 
@@ -242,6 +243,9 @@ static void cleanup(struct tickd *d)
     tickd_config_free(d->new_cfg);
     tickd_config_free(d->cfg);
     d->cfg = d->new_cfg = NULL;
+    /* the listeners (systemd's too): their tick_fds would keep the loop */
+    if (tickd_instance_count() == 0)
+        tickd_listen_shutdown();
     if (tickd_instance_count() == 0 && (rc = tick_loop_close(d->loop)) < 0)
         tickd_log(TICK_LOG_DEBUG, "loop not closed: %s", strerror(-rc));
     tickd_notify_close();
@@ -349,6 +353,9 @@ int main(int argc, char **argv)
                   "(orphaned helpers will be reaped by init)", strerror(-rc));
 
     tickd_notify_init();
+    /* sockets systemd passed (LISTEN_FDS): before any instance leases */
+    tickd_listen_init(d->loop);
+    tickd_listen_activation();
     tickd_log_timer_start(d);
     tickd_instance_set_status_hook(tickd_status_changed);
     if (trace) {

@@ -18,6 +18,7 @@
 #include "module.h"
 
 static tick_link modules = TICK_LINK_INIT(modules);
+static unsigned load_seq;        /* loads so far, for the log */
 
 static char overflowuid_path[PATH_MAX] = "/proc/sys/kernel/overflowuid";
 
@@ -368,8 +369,13 @@ static int module_load(struct tickd_module *m, const char *instance,
         return -EPROTO;
     }
     m->desc = d;
-    tickd_log(TICK_LOG_DEBUG, "loaded module '%s' %s from %s", m->name,
-              d->version ? d->version : "(no version)", m->path);
+    if (d->abi_minor >= 1) {     /* an older descriptor ends before these */
+        m->flags = d->flags;
+        m->reconfigure = d->reconfigure;
+    }
+    m->load = ++load_seq;
+    tickd_log(TICK_LOG_DEBUG, "loaded module '%s' %s from %s (load %u)", m->name,
+              d->version ? d->version : "(no version)", m->path, m->load);
     return 0;
 }
 
@@ -433,12 +439,22 @@ int tickd_module_get(const char *name, const char *path, const char *instance,
     return 0;
 }
 
+bool tickd_module_changed(const struct tickd_module *m)
+{
+    struct stat st;
+
+    if (stat(m->path, &st) < 0)
+        return false;
+    return m->dev != st.st_dev || m->ino != st.st_ino || m->size != st.st_size ||
+           m->mtime.tv_sec != st.st_mtim.tv_sec || m->mtime.tv_nsec != st.st_mtim.tv_nsec;
+}
+
 void tickd_module_put(struct tickd_module *m)
 {
     if (!m || --m->refs > 0)
         return;
     tick_link_remove(&m->link);
-    tickd_log(TICK_LOG_DEBUG, "unloading module '%s'", m->name);
+    tickd_log(TICK_LOG_DEBUG, "unloading module '%s' (load %u)", m->name, m->load);
     module_free(m);
 }
 

@@ -36,6 +36,10 @@ struct tickd_module {
     off_t size;                  /* disk is still this one */
     struct timespec mtime, ctime;
     const tick_plugin *desc;
+    /* ABI 2.1 fields, 0/NULL for a plugin built for minor 0 */
+    unsigned flags;              /* TICK_PLUGIN_STATEFUL */
+    int (*reconfigure)(tick_instance *in, const char *key, const char *value);
+    unsigned load;               /* 1, 2, ...: which load of any module */
     unsigned refs;
     unsigned instances;          /* live instances (for log prefixes) */
 };
@@ -45,6 +49,10 @@ struct tickd_module {
 int tickd_module_get(const char *name, const char *path, const char *instance,
                      const char *file, int line, struct tickd_module **out,
                      struct tickd_error *err);
+/* Has the file at m->path changed (device, inode, size or mtime) since
+ * m was loaded from it? A file that cannot be stat()ed now counts as
+ * unchanged (the running copy keeps running). */
+bool tickd_module_changed(const struct tickd_module *m);
 /* Drop a reference; the last one dlcloses the module. */
 void tickd_module_put(struct tickd_module *m);
 /* How many modules are loaded (tests, stats). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "listen.h"
 #include "log.h"
 #include "module.h"
 
@@ -62,14 +63,14 @@ void tickd_stats_log(struct tickd *d)
     tick_loop_get_stats(d->loop, &st);
     tickd_log(TICK_LOG_NOTICE, "loop: ticks=%llu handles_run=%llu tasks_alive=%llu "
               "fds_watched=%llu timers_armed=%llu longest_tick=%lluus "
-              "slow_handles=%llu modules=%zu instances=%zu",
+              "slow_handles=%llu modules=%zu instances=%zu listeners=%zu",
               (unsigned long long)st.ticks, (unsigned long long)st.handles_run,
               (unsigned long long)st.tasks_alive,
               (unsigned long long)st.fds_watched,
               (unsigned long long)st.timers_armed,
               (unsigned long long)(st.longest_tick_ns / TICK_USEC),
               (unsigned long long)st.slow_handles, tickd_module_count(),
-              tickd_instance_count());
+              tickd_instance_count(), tickd_listen_count());
     tickd_instance_log_stats();
     for (size_t i = 0; i < SLOW_SLOTS && slow[i].name[0]; i++)
         tickd_log(TICK_LOG_NOTICE, "slow handle '%s': %llu times, worst %lluus",

@@ -81,6 +81,14 @@
  * An instance whose task fails is logged with its name; other instances
  * are not disturbed.
  *
+ * Reload: a changed instance is replaced by a new incarnation (a new
+ * instance memory, configure() and start() again). A stateless module's
+ * new incarnation starts while the old one still serves, on the same
+ * leased sockets (tick/listen.h); the old one's leases then end
+ * (-ESHUTDOWN: finish your connections) and what is left of it is
+ * cancelled after stop_timeout. A module with TICK_PLUGIN_STATEFUL is
+ * stopped, then started. reconfigure() changes values in place.
+ *
  * ABI: major must equal the daemon's; a plugin built for an older minor
  * still loads. Rebuild plugins against the installed headers when the
  * daemon says the major differs.
@@ -96,7 +104,7 @@ extern "C" {
 #endif
 
 #define TICK_PLUGIN_ABI_MAJOR 2   /* 2.0: scopes (tick_task, tick_handle) */
-#define TICK_PLUGIN_ABI_MINOR 0
+#define TICK_PLUGIN_ABI_MINOR 1   /* 2.1: flags, reconfigure (leases, listen.h) */
 #define TICK_PLUGIN_SYMBOL "tick_plugin_descriptor"
 
 typedef struct tick_instance tick_instance;  /* owned by the daemon */
@@ -111,7 +119,30 @@ typedef struct tick_plugin {
     int (*start)(tick_instance *in);
     void (*stop)(tick_instance *in);
     void (*release)(tick_instance *in);   /* optional */
+    /* ---- ABI 2.1: read only from plugins built for minor >= 1 (an older
+     * plugin's descriptor ends above) ---- */
+    unsigned flags;                       /* TICK_PLUGIN_* below */
+    /* Optional: change keys of a running instance in place on reload.
+     * Called (with the instance's scope current) once per key whose value
+     * changed, with the new value, then once with (NULL, NULL) to commit.
+     * Only when the section differs in values alone (same keys in the
+     * same order, same module file): adding, removing or reordering keys
+     * restarts the instance. Return 0 to accept; < 0 means "restart
+     * instead" (the daemon then starts a new incarnation, configured from
+     * the new section, as for any change; keys already accepted by this
+     * call are the plugin's to forget on (NULL, NULL) never coming: the
+     * old incarnation is retired anyway). The new values were validated
+     * by configure() on a fresh incarnation before this is called. */
+    int (*reconfigure)(tick_instance *in, const char *key, const char *value);
 } tick_plugin;
+
+/* flags: the module keeps state that two incarnations must not share (a
+ * data file, counters, a supervised child): on reload its old incarnation
+ * is stopped first and the new one started after, while the daemon holds
+ * its listening sockets open (connects wait in the backlog). Without it
+ * (stateless, the default) the new incarnation starts first on the same
+ * sockets and the old one then drains. */
+#define TICK_PLUGIN_STATEFUL 0x1u
 
 #define TICK_PLUGIN(...)                                                    \
     TICK_API extern const tick_plugin tick_plugin_descriptor;               \

@@ -14,6 +14,7 @@
  *   compose.h  gather, first-of, timeout
  *   sync.h     Event, Queue, Semaphore, Lock
  *   plugin.h   the plugin descriptor and instance API
+ *   listen.h   listening sockets leased from the daemon (TCP, UDP)
  */
 #ifndef TICK_TICK_H
 #define TICK_TICK_H
@@ -29,5 +30,6 @@
 #include "compose.h"
 #include "sync.h"
 #include "plugin.h"
+#include "listen.h"
 
 #endif

@@ -3,10 +3,13 @@
  *
  *     [plugin:echo1]
  *     module = echo
- *     listen = 127.0.0.1:7000   ; HOST:PORT, [V6]:PORT, :PORT; required
- *     max_clients = 10000       ; over the limit new clients are closed
+ *     listen = 127.0.0.1:7000   ; HOST:PORT, [V6]:PORT, :PORT, or a
+ *                               ; comma-separated list of them; required
+ *     max_clients = 10000       ; over the limit new clients are closed;
+ *                               ; a reload changes it in place
  *
- * One accept task, plus one task per connection that waits until its
+ * The listening sockets are the daemon's (tick/listen.h): echo leases one
+ * per address and runs one accept task per lease, plus one task per connection that waits until its
  * socket is readable, takes a 16 KiB buffer, reads, writes it all back
  * (tick_fd_write finishes partial writes, so a slow reader just holds its
  * task and buffer at the write) and gives the buffer back. So an idle
@@ -15,11 +18,17 @@
  * from a per-instance free list (up to ECHO_SPARE_BUFS kept), so the
  * steady state does not allocate.
  *
+ * Retiring (a reload replaced or removed us): our leases end, the accept
+ * tasks see -ESHUTDOWN and shut the read side of the connections down
+ * (echo_drain): each finishes what its client already sent, then reads
+ * EOF and closes; one that has not sent its first request yet gets a
+ * grace to send it.
+ * The successor incarnation accepts on the same sockets meanwhile.
  * Stopping: the daemon cancels the instance's tasks and waits for them
  * before calling stop(). Each task's pending await then returns
- * -ECANCELED: a connection task closes its socket and frees itself, the
- * accept task closes the listener. stop() only mops up what a task never
- * got to (the listener when start() failed half-way).
+ * -ECANCELED: a connection task closes its socket and frees itself.
+ * stop() only mops up what a task never got to (start() failing
+ * half-way).
  *
  * Built only against the public headers, as an outside plugin would be.
  */
@@ -38,6 +47,9 @@
 #define ECHO_SPARE_BUFS 256u         /* free buffers kept: 4 MiB at most */
 #define ECHO_DEFAULT_MAX_CLIENTS 10000u
 #define ECHO_MAX_MAX_CLIENTS 1000000u
+/* Retiring: a connection that has not sent its first request yet gets
+ * this long to send it (its client connected just before the handoff). */
+#define ECHO_FIRST_REQUEST_GRACE (1 * TICK_SEC)
 
 struct echo_server;
 
@@ -53,61 +65,35 @@ struct echo_conn {
     tick_fd *fd;
     struct echo_buf *buf;            /* held only between read and write */
     size_t len;                      /* bytes in buf being written back */
+    bool served;                     /* answered once: idle means keep-alive */
+};
+
+/* One accept task per leased address. */
+struct echo_acceptor {
+    tick_task task;
+    struct echo_server *srv;
+    tick_lease *lease;
+    bool started;
 };
 
 struct echo_server {
     tick_instance *in;
-    tick_task accept_task;
-    bool accept_started;
-    tick_fd *lfd;                    /* listener, NULL when closed */
+    struct echo_acceptor acc[TICK_LISTEN_MAX];
+    unsigned nacc;
+    bool draining;                   /* our leases ended: finish, then go */
+    tick_timer drain_grace;          /* then new connections stop reading too */
     tick_link conns;                 /* live connections */
     tick_link spare;                 /* free buffers */
     unsigned nspare;
     unsigned nclients;
     unsigned max_clients;            /* 0 until configured */
+    unsigned new_max_clients;        /* reconfigure(): committed at the end */
     unsigned long long refused;      /* clients closed over the limit */
     bool have_listen;
-    char listen[300];                /* as configured, for messages */
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    char listen[1024];               /* the address list, as configured */
 };
 
 /* ---- configuration ------------------------------------------------------ */
-
-/* Turn the configured HOST:PORT into a socket address. Numeric hosts
- * only (plus "localhost"): a DNS lookup has no place in a config check. */
-static int echo_parse_address(struct echo_server *s, const char *value)
-{
-    char host[256];
-    uint16_t port;
-
-    if (tick_parse_listen(value, host, sizeof host, &port) < 0)
-        return -EINVAL;
-    memset(&s->addr, 0, sizeof s->addr);
-    if (host[0] == '\0' || strcmp(host, "localhost") == 0) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&s->addr;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        sin->sin_addr.s_addr = htonl(host[0] ? INADDR_LOOPBACK : INADDR_ANY);
-        s->addrlen = sizeof *sin;
-        return 0;
-    }
-    struct sockaddr_in *sin = (struct sockaddr_in *)&s->addr;
-    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        s->addrlen = sizeof *sin;
-        return 0;
-    }
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&s->addr;
-    if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        s->addrlen = sizeof *sin6;
-        return 0;
-    }
-    return -EINVAL;
-}
 
 static int echo_parse_count(const char *value, unsigned *out)
 {
@@ -136,7 +122,7 @@ static int echo_configure(tick_instance *in, const char *key, const char *value)
         return 0;
     }
     if (strcmp(key, "listen") == 0) {
-        if (echo_parse_address(s, value) < 0)
+        if (strlen(value) >= sizeof s->listen || tick_listen_check(value) < 0)
             return tick_instance_error(in, "bad listen address '%s'", value);
         snprintf(s->listen, sizeof s->listen, "%s", value);
         s->have_listen = true;
@@ -149,6 +135,25 @@ static int echo_configure(tick_instance *in, const char *key, const char *value)
         return 0;
     }
     return tick_instance_error(in, "unknown key '%s'", key);
+}
+
+/* On reload: max_clients changes in place; anything else restarts us. */
+static int echo_reconfigure(tick_instance *in, const char *key, const char *value)
+{
+    struct echo_server *s = tick_instance_data(in);
+
+    if (!key) {
+        if (s->new_max_clients)
+            s->max_clients = s->new_max_clients;
+        s->new_max_clients = 0;
+        tick_log(TICK_LOG_INFO, "max_clients is now %u", s->max_clients);
+        return 0;
+    }
+    if (strcmp(key, "max_clients") == 0 &&
+        echo_parse_count(value, &s->new_max_clients) == 0)
+        return 0;
+    s->new_max_clients = 0;
+    return -1;
 }
 
 /* ---- buffers ------------------------------------------------------------ */
@@ -208,9 +213,12 @@ static void echo_conn_close(struct echo_conn *c)
         c->fd = NULL;
     }
     if (c->srv) {
+        struct echo_server *s = c->srv;
         tick_link_remove(&c->link);
-        c->srv->nclients--;
+        s->nclients--;
         c->srv = NULL;
+        if (s->draining && s->nclients == 0)   /* drained: nothing to wait for */
+            tick_timer_stop(tick_instance_loop(s->in), &s->drain_grace);
     }
 }
 
@@ -257,6 +265,9 @@ static int echo_conn_step(tick_task *t)
             break;
         echo_buf_put(c->srv, c->buf);
         c->buf = NULL;
+        c->served = true;
+        if (c->srv->draining)        /* answered: now it is only idle */
+            shutdown(tick_fd_fileno(c->fd), SHUT_RD);
     }
     echo_conn_close(c);
     /* A client that resets or vanishes is ordinary for a server: only a
@@ -318,35 +329,72 @@ static void echo_conn_new(struct echo_server *s, int fd)
     tick_future_unref(tick_task_future(&c->task));
 }
 
-/* ---- the listener ------------------------------------------------------- */
+/* ---- the listeners ------------------------------------------------------ */
+
+/* Our leases ended (a reload replaces or removes us): stop reading new
+ * requests. shutdown(SHUT_RD) wakes every connection waiting to read:
+ * what a client already sent is still read and echoed, then the read
+ * sees EOF and the connection closes. A connection in the middle of a
+ * write finishes it first. So idle clients are closed gracefully at once
+ * and none in flight loses its answer. */
+static void echo_shut_reads(struct echo_server *s, bool all)
+{
+    for (tick_link *l = s->conns.next; l != &s->conns; l = l->next) {
+        struct echo_conn *c = tick_container_of(l, struct echo_conn, link);
+        if (all || c->served)
+            shutdown(tick_fd_fileno(c->fd), SHUT_RD);
+    }
+}
+
+static void echo_grace_over(tick_handle *h)
+{
+    struct echo_server *s = tick_container_of(h, struct echo_server, drain_grace.handle);
+    echo_shut_reads(s, true);
+}
+
+static void echo_drain(struct echo_server *s)
+{
+    if (s->draining)
+        return;
+    s->draining = true;
+    /* Idle keep-alive connections (answered at least once) go now. One
+     * accepted a moment ago may not have sent its request yet (reading
+     * now would see EOF before it, and the client a reset): it gets
+     * ECHO_FIRST_REQUEST_GRACE to send it, as nginx lets a new
+     * connection's first request in during a graceful stop. */
+    echo_shut_reads(s, false);
+    if (s->nclients > 0)
+        tick_call_later(tick_instance_loop(s->in), &s->drain_grace,
+                        ECHO_FIRST_REQUEST_GRACE);
+}
 
 static int echo_accept_step(tick_task *t)
 {
-    struct echo_server *s = tick_container_of(t, struct echo_server, accept_task);
+    struct echo_acceptor *a = tick_container_of(t, struct echo_acceptor, task);
+    struct echo_server *s = a->srv;
     intptr_t rc;
 
     TICK_BEGIN(t);
     for (;;) {
-        TICK_AWAIT(t, tick_fd_accept(s->lfd), rc);
+        TICK_AWAIT(t, tick_lease_accept(a->lease), rc);
         if (rc >= 0) {
             echo_conn_new(s, (int)rc);
             continue;
         }
         if (rc == -ECANCELED)
-            break;
-        if (rc == -ECONNABORTED || rc == -EINTR || rc == -EAGAIN)
-            continue;                /* the client gave up first: next */
+            TICK_FAIL(t, rc);
+        if (rc == -ESHUTDOWN) {          /* retired: finish and go */
+            echo_drain(s);
+            TICK_RETURN(t, 0);
+        }
         /* Anything else (ENOBUFS, EPERM from a firewall...) may persist:
          * say so and pause rather than spin. */
         tick_log(TICK_LOG_WARNING, "accept on %s: %s; retrying in 100ms",
-                 s->listen, strerror((int)-rc));
+                 tick_lease_address(a->lease), strerror((int)-rc));
         TICK_AWAIT(t, tick_sleep(tick_task_loop(t), 100 * TICK_MSEC), rc);
         if (rc == -ECANCELED)
-            break;
+            TICK_FAIL(t, rc);
     }
-    tick_fd_close(s->lfd);
-    s->lfd = NULL;
-    TICK_FAIL(t, rc);
     TICK_END(t);
 }
 
@@ -355,74 +403,43 @@ static const tick_task_class echo_accept_class = {
     .free = NULL,                    /* lives in the instance memory */
 };
 
-static void echo_format_address(const struct sockaddr_storage *ss, char *out,
-                                size_t len)
-{
-    char host[INET6_ADDRSTRLEN];
-
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        snprintf(out, len, "[%s]:%u", host, ntohs(a->sin6_port));
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        snprintf(out, len, "%s:%u", host, ntohs(a->sin_port));
-    }
-}
-
 static int echo_start(tick_instance *in)
 {
     struct echo_server *s = tick_instance_data(in);
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    char where[INET6_ADDRSTRLEN + 16];
-    int one = 1, fd, rc;
+    tick_lease *leases[TICK_LISTEN_MAX];
+    char where[512] = "";
+    size_t off = 0;
+    int n, rc;
 
     s->in = in;
     s->nclients = 0;
+    tick_timer_init(&s->drain_grace, "echo drain grace", echo_grace_over);
     tick_link_init(&s->conns);
     tick_link_init(&s->spare);
     s->nspare = 0;
 
-    fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        rc = -errno;
-        tick_instance_error(in, "cannot listen on %s: socket: %s",
-                            s->listen, strerror(-rc));
-        return rc;
+    /* the daemon's sockets: a reload hands them to our successor */
+    n = tick_instance_listen_list(in, s->listen, SOCK_STREAM, leases, TICK_LISTEN_MAX);
+    if (n < 0)
+        return n;                    /* the message is set */
+    for (int i = 0; i < n; i++) {
+        struct echo_acceptor *a = &s->acc[i];
+        a->srv = s;
+        a->lease = leases[i];
+        rc = tick_task_start(tick_instance_loop(in), &a->task, "echo accept",
+                             &echo_accept_class);
+        if (rc < 0)
+            return tick_instance_error(in, "cannot start the accept task: %s",
+                                       strerror(-rc));
+        a->started = true;
+        s->nacc++;
+        tick_log(TICK_LOG_INFO, "listening on %s", tick_lease_address(a->lease));
+        if (off < sizeof where) {
+            int w = snprintf(where + off, sizeof where - off, "%s%s", i ? ", " : "",
+                             tick_lease_address(a->lease));
+            off += w > 0 ? (size_t)w : 0;
+        }
     }
-    /* SO_REUSEADDR: a restart or a reload that moves an instance can bind
-     * again while old connections sit in TIME_WAIT. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(fd, (struct sockaddr *)&s->addr, s->addrlen) < 0 ||
-        listen(fd, SOMAXCONN) < 0 ||
-        getsockname(fd, (struct sockaddr *)&bound, &blen) < 0) {
-        rc = -errno;
-        close(fd);
-        tick_instance_error(in, "cannot listen on %s: %s", s->listen,
-                            strerror(-rc));
-        return rc;
-    }
-    rc = tick_fd_open(tick_instance_loop(in), fd, &s->lfd);
-    if (rc < 0) {
-        close(fd);
-        tick_instance_error(in, "cannot watch the listener: %s", strerror(-rc));
-        return rc;
-    }
-    rc = tick_task_start(tick_instance_loop(in), &s->accept_task, "echo accept",
-                         &echo_accept_class);
-    if (rc < 0) {
-        tick_fd_close(s->lfd);
-        s->lfd = NULL;
-        tick_instance_error(in, "cannot start the accept task: %s",
-                            strerror(-rc));
-        return rc;
-    }
-    s->accept_started = true;
-    /* the bound address: with port 0 this names the port the kernel chose */
-    echo_format_address(&bound, where, sizeof where);
-    tick_log(TICK_LOG_INFO, "listening on %s", where);
     tick_instance_set_status(in, "listening on %s", where);
     return 0;
 }
@@ -443,15 +460,16 @@ static void echo_stop(tick_instance *in)
         tick_task_cancel(&c->task);
         echo_conn_close(c);
     }
-    if (s->accept_started) {
-        tick_task_cancel(&s->accept_task);
-        tick_future_unref(tick_task_future(&s->accept_task));
-        s->accept_started = false;
+    for (unsigned i = 0; i < s->nacc; i++) {
+        struct echo_acceptor *a = &s->acc[i];
+        if (a->started) {
+            tick_task_cancel(&a->task);
+            tick_future_unref(tick_task_future(&a->task));
+            a->started = false;
+        }
     }
-    if (s->lfd) {
-        tick_fd_close(s->lfd);
-        s->lfd = NULL;
-    }
+    s->nacc = 0;
+    /* the leases are the daemon's: they end with the instance */
     echo_buf_free_all(s);
 }
 
@@ -459,4 +477,5 @@ TICK_PLUGIN(.name = "echo", .version = "1.0",
             .instance_size = sizeof(struct echo_server),
             .configure = echo_configure,
             .start = echo_start,
-            .stop = echo_stop);
+            .stop = echo_stop,
+            .reconfigure = echo_reconfigure);

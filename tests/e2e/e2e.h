@@ -312,6 +312,12 @@ typedef struct e2e_daemon {
     size_t notes_seen;           /* e2e_wait_note() search start */
     char notify_env[128];        /* $NOTIFY_SOCKET override ("@abstract") */
     char *env[E2E_MAX_ENV];      /* extra "NAME=value" for the daemon */
+    /* fake socket activation: these fds become 3, 4, ... in the daemon,
+     * with LISTEN_FDS, LISTEN_PID (the daemon's own pid) and, if set,
+     * LISTEN_FDNAMES, as systemd passes them */
+    int listen_fds[8];
+    int nlisten_fds;
+    char listen_fdnames[256];
 } e2e_daemon;
 
 #define E2E_MAX_DAEMONS 8
@@ -407,7 +413,15 @@ E2E_FN void e2e_spawn_argv(e2e_daemon *d, bool notify, const char *const *argv)
         dup2(in, 0);
         dup2(out, 1);
         dup2(err, 2);
-        syscall(SYS_close_range, 3U, ~0U, 0U);
+        /* passed sockets to 3.. (via high numbers: they may sit there) */
+        int high[8];
+        for (int i = 0; i < d->nlisten_fds; i++)
+            if ((high[i] = fcntl(d->listen_fds[i], F_DUPFD, 200)) < 0)
+                _exit(127);
+        for (int i = 0; i < d->nlisten_fds; i++)
+            if (dup2(high[i], 3 + i) < 0)
+                _exit(127);
+        syscall(SYS_close_range, 3U + (unsigned)d->nlisten_fds, ~0U, 0U);
         /* default signal dispositions and mask, as systemd gives */
         sigset_t none;
         sigemptyset(&none);
@@ -420,6 +434,16 @@ E2E_FN void e2e_spawn_argv(e2e_daemon *d, bool notify, const char *const *argv)
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_PID");
         unsetenv("RUNTIME_DIRECTORY");   /* the control socket's default */
+        unsetenv("LISTEN_FDNAMES");
+        if (d->nlisten_fds > 0) {
+            char v[32];
+            snprintf(v, sizeof v, "%d", d->nlisten_fds);
+            setenv("LISTEN_FDS", v, 1);
+            snprintf(v, sizeof v, "%d", (int)getpid());   /* exec keeps it */
+            setenv("LISTEN_PID", v, 1);
+            if (d->listen_fdnames[0])
+                setenv("LISTEN_FDNAMES", d->listen_fdnames, 1);
+        }
         if (notify)
             setenv("NOTIFY_SOCKET", d->notify_env[0] ? d->notify_env : d->notify_path, 1);
         for (int i = 0; i < E2E_MAX_ENV && d->env[i]; i++)

@@ -592,8 +592,10 @@ START_TEST(start_failure_refuses_to_run)
     char *err = e2e_read_file(d.err);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == EX_CONFIG_,
                   "status 0x%x; stderr:\n%s", st, err);
-    ck_assert_msg(strstr(err, "tickd: error: plugin:sf: start failed: no luck today\n") != NULL,
-                  "stderr:\n%s", err);
+    char want[PATH_MAX + 64];
+    E2E_FMT(want, sizeof want, "tickd: error: %s:9: plugin:sf: start failed: no luck today\n",
+            d.conf);
+    ck_assert_msg(strstr(err, want) != NULL, "stderr:\n%s", err);
     ck_assert_msg(e2e_now_ms() - t0 < 5000, "took %lld ms",
                   (long long)(e2e_now_ms() - t0));
     e2e_notes_drain(&d);

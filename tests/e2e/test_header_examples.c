@@ -32,6 +32,7 @@ EXAMPLE(plugin)
 EXAMPLE(scope)
 EXAMPLE(io)
 EXAMPLE(sync)
+EXAMPLE(listen)
 
 static Suite *examples_suite(void)
 {
@@ -48,6 +49,7 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_scope);
     tcase_add_test(tc, example_io);
     tcase_add_test(tc, example_sync);
+    tcase_add_test(tc, example_listen);
     suite_add_tcase(s, tc);
     return s;
 }

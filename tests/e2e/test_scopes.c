@@ -97,6 +97,10 @@ static void escapes_start_and_remove_one(struct escapes_run *r)
     ck_assert_msg(e2e_wait_note(&r->d, "READY=1", 10000), "no READY=1 after reload");
     ck_assert_msg(e2e_wait_log(&r->d, "reloaded: 0 started, 1 stopped, 2 unchanged", 5000),
                   "stderr:\n%s", e2e_read_file(r->d.err));
+    /* the reload is done at once; the retired incarnation is freed once
+     * its scope has drained (the job returned) */
+    ck_assert_msg(e2e_wait_log(&r->d, "plugin:esc2: load 1 retired", 5000),
+                  "stderr:\n%s", e2e_read_file(r->d.err));
 }
 
 /* The one line of log that starts at needle, as a new string. */
@@ -140,11 +144,11 @@ START_TEST(removed_instance_is_cancelled_and_drained_before_free)
 
     /* drained first: the job returned (writing the instance memory)
      * before stop(), which found everything ended; release() found
-     * nothing armed; only then the reload finished */
+     * nothing armed; only then was the incarnation retired (freed) */
     long job = log_pos(log, "plugin:esc2: job finished: instance memory written");
     long stop = log_pos(log, "plugin:esc2: stop(): heap timer disarmed, parked handle "
                         "unparked, job returned, alive timer disarmed");
-    long done = log_pos(log, "reloaded: 0 started, 1 stopped, 2 unchanged");
+    long done = log_pos(log, "plugin:esc2: load 1 retired");
     ck_assert_msg(job >= 0 && stop > job && done > stop, "order job %ld, stop %ld, "
                   "reloaded %ld; stderr:\n%s", job, stop, done, log);
     ck_assert_msg(!strstr(log, "release():"), "stderr:\n%s", log);

@@ -211,6 +211,9 @@ START_TEST(removed_escapes_instance_under_valgrind)
     ck_assert(e2e_wait_note(&d, "READY=1", 20000));
     ck_assert_msg(e2e_wait_log(&d, "reloaded: 0 started, 1 stopped, 2 unchanged", 20000),
                   "stderr:\n%s", e2e_read_file(d.err));
+    /* the retirement goes on after the reload: wait for it to end */
+    ck_assert_msg(e2e_wait_log(&d, "plugin:esc2: load ", 20000), "stderr:\n%s",
+                  e2e_read_file(d.err));
     char *log = e2e_read_file(d.err);
     const char *line = strstr(log, "plugin:esc2: stopping: cancelling ");
     ck_assert_msg(line, "stderr:\n%s", log);

@@ -72,7 +72,7 @@ static const char *load(const char *body)
 static void stop_list(tick_link *list)
 {
     stopped = false;
-    ck_assert_int_eq(tickd_stop_begin(loop, list, 2 * TICK_SEC, on_stopped,
+    ck_assert_int_eq(tickd_stop_begin(loop, list, 2 * TICK_SEC, TICKD_STOP_NOW, on_stopped,
                                       &stopped), 0);
     ck_assert(tick_list_empty(list));
     RUN_UNTIL(stopped, 1000);
