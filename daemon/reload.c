@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "exitguard.h"
 #include "listen.h"
@@ -348,7 +349,7 @@ static void finish(struct tickd_reload *r)
         d->new_cfg = NULL;
         d->reload = NULL;
         reload_free(r);
-        tickd_reload_verdict(d, false, "reload interrupted: stopping");
+        tickd_reload_verdict(d, false, "not reloaded: tickd is stopping");
         return;
     }
     tickd_listen_sweep();
@@ -374,7 +375,15 @@ static void finish(struct tickd_reload *r)
         d->reload_error[0] = '\0';
     }
     tickd_notify_ready(d);
-    tickd_reload_verdict(d, !r->failed, r->failed ? d->reload_error : summary);
+    if (r->failed) {
+        /* `tickd reload` tells "in force, a start failed" by this prefix */
+        char verdict[sizeof summary + sizeof r->error + 64];
+        snprintf(verdict, sizeof verdict, TICKD_RELOADED_WITH_ERRORS ": %s; first: %s",
+                 summary, r->error);
+        tickd_reload_verdict(d, false, verdict);
+    } else {
+        tickd_reload_verdict(d, true, summary);
+    }
     reload_free(r);
     if (d->reload_again) {
         d->reload_again = false;

@@ -61,7 +61,7 @@ START_TEST(reload_good_config_says_reloaded)
     echo_config(&d, port, "[plugin:beat]\nmodule = heartbeat\ninterval = 2s\n");
     char *out, *err;
     ck_assert_int_eq(ctl("reload", &d, &out, &err), 0);
-    ck_assert_str_eq(out, "reloaded: 1 started, 1 stopped, 1 unchanged\n");
+    ck_assert_str_eq(out, "reloaded: 1 started, 1 stopped, 1 unchanged, 0 reconfigured\n");
     ck_assert_str_eq(err, "");
     ck_assert(e2e_wait_note(&d, "RELOADING=1", 1000));
     ck_assert(e2e_wait_note(&d, "READY=1", 1000));
@@ -200,8 +200,8 @@ START_TEST(two_reloads_at_once)
     char *oa = e2e_read_file(a.out), *ob = e2e_read_file(b.out);
     ck_assert_msg(WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "first: 0x%x %s", sa, oa);
     ck_assert_msg(WIFEXITED(sb) && WEXITSTATUS(sb) == 0, "second: 0x%x %s", sb, ob);
-    ck_assert_str_eq(oa, "reloaded: 0 started, 1 stopped, 1 unchanged\n");
-    ck_assert_str_eq(ob, "reloaded: 0 started, 1 stopped, 0 unchanged\n");
+    ck_assert_str_eq(oa, "reloaded: 0 started, 1 stopped, 1 unchanged, 0 reconfigured\n");
+    ck_assert_str_eq(ob, "reloaded: 0 started, 1 stopped, 0 unchanged, 0 reconfigured\n");
     free(oa);
     free(ob);
     e2e_kill(&a);
