@@ -20,19 +20,6 @@
 
 /* ---- helpers ---- */
 
-/* A plain future already completed with err (< 0) or result v. */
-static tick_future *done_future(tick_loop *loop, int err, intptr_t v)
-{
-    tick_future *f;
-    if (tick_future_new(loop, &f) < 0)
-        return NULL;
-    if (err < 0)
-        tick_future_set_error(f, err);
-    else
-        tick_future_set_result(f, v);
-    return f;
-}
-
 /* Complete dst with src's outcome (src done). The result is a union, so
  * copying .i carries a pointer result too. */
 static void complete_like(tick_future *dst, const tick_future *src)
@@ -209,12 +196,12 @@ tick_future *tick_gather(tick_loop *loop, tick_future *const *futs, size_t n)
     if (!loop)
         return NULL;
     if (check_children(loop, futs, n) < 0)
-        return done_future(loop, -EINVAL, 0);
+        return tick__future_done_new(loop, -EINVAL, 0);
     size_t pending = 0;
     for (size_t i = 0; i < n; i++)
         pending += !tick_future_done(futs[i]);
     if (pending == 0)              /* nothing to wait for: no block needed */
-        return done_future(loop, first_error(futs, n), 0);
+        return tick__future_done_new(loop, first_error(futs, n), 0);
 
     struct combo *c = combo_new(loop, n, &gather_ops, 0);
     if (!c)
@@ -276,12 +263,12 @@ tick_future *tick_first_of(tick_loop *loop, tick_future *const *futs, size_t n,
     if (!loop)
         return NULL;
     if (n == 0 || check_children(loop, futs, n) < 0 || (flags & ~TICK_FIRST_CANCEL_OTHERS))
-        return done_future(loop, -EINVAL, 0);
+        return tick__future_done_new(loop, -EINVAL, 0);
     for (size_t i = 0; i < n; i++) {
         if (!tick_future_done(futs[i]))
             continue;
         /* a winner already: no block needed */
-        tick_future *f = done_future(loop, 0, (intptr_t)i);
+        tick_future *f = tick__future_done_new(loop, 0, (intptr_t)i);
         if (f && (flags & TICK_FIRST_CANCEL_OTHERS))
             for (size_t j = 0; j < n; j++)
                 if (j != i && !tick_future_done(futs[j]) && tick_list_empty(&futs[j]->waiters))
@@ -396,14 +383,10 @@ tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadl
         return NULL;               /* -ENOMEM upstream: pass it on */
     if (!loop || inner->loop != loop) {
         tick_future_unref(inner);
-        return loop ? done_future(loop, -EINVAL, 0) : NULL;
+        return loop ? tick__future_done_new(loop, -EINVAL, 0) : NULL;
     }
     if (tick_future_done(inner)) {
-        tick_future *f;
-        if (tick_future_new(loop, &f) == 0)
-            complete_like(f, inner);
-        else
-            f = NULL;
+        tick_future *f = tick__future_done_new(loop, inner->err, inner->result.i);
         tick_future_unref(inner);
         return f;
     }

@@ -31,6 +31,18 @@ int tick_future_new(tick_loop *loop, tick_future **out)
     return 0;
 }
 
+tick_future *tick__future_done_new(tick_loop *loop, int err, intptr_t value)
+{
+    tick_future *f;
+    if (tick_future_new(loop, &f) < 0)
+        return NULL;
+    if (err < 0)
+        tick_future_set_error(f, err);
+    else
+        tick_future_set_result(f, value);
+    return f;
+}
+
 tick_future *tick_future_ref(tick_future *f)
 {
     assert(f->refs > 0 && f->refs < REFS_MAX);

@@ -204,6 +204,11 @@ TICK_HIDDEN void tick__scope_switch(tick_loop *loop, tick_scope *to);
 TICK_HIDDEN void tick__scope_run_begin(tick_loop *loop);
 TICK_HIDDEN void tick__scope_run_end(tick_loop *loop, uint64_t now);
 TICK_HIDDEN void tick__scope_root_init(tick_loop *loop);
+/* future.c: a heap future already completed with err (< 0) or else with
+ * result value, one reference for the caller; NULL when even that cannot
+ * be allocated. How bad use and fast paths report through the one error
+ * channel (a future) without a pending state. */
+TICK_HIDDEN tick_future *tick__future_done_new(tick_loop *loop, int err, intptr_t value);
 /* future.c: register an engine-internal waiter (not parked in a scope). */
 TICK_HIDDEN void tick__future_add_waiter(tick_future *f, tick_handle *h);
 /* The current thread's scope in a pool worker (tick_log's prefix). */

@@ -332,14 +332,12 @@ tick_future *tick_scope_drain(tick_scope *s)
     if (!s)
         return NULL;
     if (!s->drain) {
+        /* empty now: done now, as scope.h promises (not a tick later) */
+        if (tick_scope_empty(s))
+            return tick__future_done_new(s->loop, 0, 0);
         tick_future *f;
         if (tick_future_new(s->loop, &f) < 0)
             return NULL;
-        /* empty now: done now, as scope.h promises (not a tick later) */
-        if (tick_scope_empty(s)) {
-            tick_future_set_result(f, 0);
-            return f;
-        }
         s->drain = f;                   /* the scope's reference */
         if (s->live == 0)
             maybe_drained(s);           /* only queued handles are left */

@@ -166,16 +166,6 @@ static int sig_own(struct tick__signals *s, int signo)
     return 0;
 }
 
-static tick_future *failed(tick_loop *loop, int err)
-{
-    tick_future *f;
-
-    if (tick_future_new(loop, &f) < 0)
-        return NULL;
-    tick_future_set_error(f, err);
-    return f;
-}
-
 tick_future *tick_signal_wait(tick_loop *loop, int signo)
 {
     struct tick__signals *s = NULL;
@@ -185,12 +175,12 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
     if (!loop)
         return NULL;
     if (signo <= 0 || signo >= _NSIG || signo == SIGKILL || signo == SIGSTOP)
-        return failed(loop, -EINVAL);
+        return tick__future_done_new(loop, -EINVAL, 0);
     rc = sig_state(loop, &s);
     if (rc == 0)
         rc = sig_own(s, signo);
     if (rc < 0)
-        return failed(loop, rc);
+        return tick__future_done_new(loop, rc, 0);
     w = tick__malloc(sizeof *w);
     if (!w)
         return NULL;
