@@ -10,9 +10,10 @@
  * ready queue once a child completed); its ops->free therefore detaches
  * them before freeing, so dropping the last reference early is safe.
  *
- * Cancelling a child follows the task rule (task.c): a child on which
- * another handle still waits is shared (an Event's future, say) and is only
- * left, never cancelled, so other waiters do not see our cancellation.
+ * Cancelling a child is the sole-waiter cancel (tick__future_leave): a
+ * child on which another handle still waits is shared (an Event's future,
+ * say) and is only left, never cancelled, so other waiters do not see our
+ * cancellation.
  */
 #include <stdlib.h>
 #include "internal.h"
@@ -36,27 +37,6 @@ static void detach(tick_future *f, tick_handle *h)
 {
     if (!tick_future_remove_done_callback(f, h))
         tick_handle_cancel(h);
-}
-
-/* True if h is the only handle waiting on pending f. */
-static bool sole_waiter(const tick_future *f, const tick_handle *h)
-{
-    return f->waiters.next == &h->link && f->waiters.prev == &h->link;
-}
-
-/*
- * Cancel pending f on behalf of its waiter h. If h is its only waiter, f is
- * cancelled and h stays registered to see it finish: returns true. If
- * others wait on f too, h is detached and f left alone: returns false.
- */
-static bool cancel_as_waiter(tick_future *f, tick_handle *h)
-{
-    if (sole_waiter(f, h)) {
-        tick_future_cancel(f);
-        return true;
-    }
-    detach(f, h);
-    return false;
 }
 
 /* ---- gather and first-of: one block with a slot per child ---- */
@@ -116,7 +96,7 @@ static bool combo_cancel(tick_future *f)
         /* a done child's callback is already queued: just let it run */
         if (!s->child || tick_future_done(s->child))
             continue;
-        if (!cancel_as_waiter(s->child, &s->done)) {
+        if (!tick__future_leave(s->child, &s->done, true)) {
             s->child = tick_future_unref(s->child);
             c->pending--;
         }
@@ -232,11 +212,10 @@ static void first_finish(struct combo *c, uint32_t winner)
         if (!s->child)
             continue;
         tick_future *child = s->child;
-        bool cancel = (c->flags & TICK_FIRST_CANCEL_OTHERS) && i != winner &&
-                      !tick_future_done(child);
-        detach(child, &s->done);
-        if (cancel && tick_list_empty(&child->waiters))
-            tick_future_cancel(child);
+        if ((c->flags & TICK_FIRST_CANCEL_OTHERS) && i != winner && !tick_future_done(child))
+            tick__future_leave(child, &s->done, false);
+        else
+            detach(child, &s->done);
         s->child = tick_future_unref(child);
     }
     c->pending = 0;
@@ -271,8 +250,8 @@ tick_future *tick_first_of(tick_loop *loop, tick_future *const *futs, size_t n,
         tick_future *f = tick__future_done_new(loop, 0, (intptr_t)i);
         if (f && (flags & TICK_FIRST_CANCEL_OTHERS))
             for (size_t j = 0; j < n; j++)
-                if (j != i && !tick_future_done(futs[j]) && tick_list_empty(&futs[j]->waiters))
-                    tick_future_cancel(futs[j]);
+                if (j != i && !tick_future_done(futs[j]))
+                    tick__future_leave(futs[j], NULL, false);
         return f;
     }
 
@@ -338,7 +317,7 @@ static bool timeout_cancel(tick_future *f)
         return false;              /* its callback is queued and reports */
     if (was == TO_EXPIRED)
         return false;              /* inner already cancelled by us */
-    if (cancel_as_waiter(to->inner, &to->on_inner))
+    if (tick__future_leave(to->inner, &to->on_inner, true))
         return false;              /* wait for inner's cleanup */
     to->inner = tick_future_unref(to->inner);
     return true;                   /* shared inner left alone: done now */
@@ -370,7 +349,7 @@ static void timeout_expired(tick_handle *h)
     if (tick_future_done(to->inner))
         return;                    /* inner made it: its callback is queued */
     to->state = TO_EXPIRED;
-    if (cancel_as_waiter(to->inner, &to->on_inner))
+    if (tick__future_leave(to->inner, &to->on_inner, true))
         return;                    /* report once inner has finished */
     /* inner is shared with other waiters: leave it to them */
     to->inner = tick_future_unref(to->inner);

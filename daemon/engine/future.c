@@ -156,3 +156,19 @@ bool tick_future_remove_done_callback(tick_future *f, tick_handle *h)
     tick__handle_unpark(h);
     return true;
 }
+
+bool tick__future_leave(tick_future *f, tick_handle *h, bool watch)
+{
+    assert(!tick_future_done(f));
+    bool mine = h && tick_link_linked(&h->link);
+    bool sole = mine ? f->waiters.next == &h->link && f->waiters.prev == &h->link
+                     : tick_list_empty(&f->waiters);
+    if (mine && !(watch && sole)) {
+        tick_link_remove(&h->link);
+        tick__handle_unpark(h);
+    }
+    if (!sole)
+        return false;
+    tick_future_cancel(f);
+    return true;
+}

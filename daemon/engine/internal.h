@@ -209,6 +209,16 @@ TICK_HIDDEN void tick__scope_root_init(tick_loop *loop);
  * be allocated. How bad use and fast paths report through the one error
  * channel (a future) without a pending state. */
 TICK_HIDDEN tick_future *tick__future_done_new(tick_loop *loop, int err, intptr_t value);
+/*
+ * future.c: the sole-waiter cancel. Waiter h leaves pending f, and f is
+ * cancelled only if nobody else waits on it: a shared future (an Event's,
+ * awaited by many tasks) survives one waiter leaving, and the others never
+ * see that waiter's cancellation. h may be NULL or unregistered (a task
+ * about to await f). With watch, a sole h stays registered to see the
+ * cancellation finish (a task's ends only after its cleanup); otherwise,
+ * and whenever others still wait, h is unlinked. True if f was cancelled.
+ */
+TICK_HIDDEN bool tick__future_leave(tick_future *f, tick_handle *h, bool watch);
 /* future.c: register an engine-internal waiter (not parked in a scope). */
 TICK_HIDDEN void tick__future_add_waiter(tick_future *f, tick_handle *h);
 /* The current thread's scope in a pool worker (tick_log's prefix). */

@@ -146,8 +146,7 @@ bool tick__task_await(tick_task *t, tick_future *f)
     if (t->future.sub & SUB_MUST_CANCEL) {
         t->future.sub &= ~SUB_MUST_CANCEL;
         t->future.sub |= SUB_AWAIT_CUT;
-        if (tick_list_empty(&f->waiters))
-            tick_future_cancel(f);
+        tick__future_leave(f, NULL, false);
         return false;
     }
     tick_future_add_done_callback(f, &t->step);
@@ -202,8 +201,9 @@ void tick__task_finish_ptr(tick_task *t, void *value)
 /*
  * Cancel: if the task is suspended on a future, detach it and wake it with
  * -ECANCELED now; the awaited future is cancelled too unless another
- * handle still waits on it (a shared future, such as an Event's, must
- * survive one waiter leaving). Otherwise the next await delivers it.
+ * handle still waits on it (tick__future_leave: a shared future, such as
+ * an Event's, must survive one waiter leaving). Otherwise the next await
+ * delivers it.
  * The task completes itself, so the hook always returns false.
  */
 static bool task_cancel(tick_future *f)
@@ -216,10 +216,8 @@ static bool task_cancel(tick_future *f)
         return false;              /* already waking with -ECANCELED */
     tick_future *a = t->awaited;
     if (a && !tick_future_done(a) && tick_link_linked(&t->step.link)) {
-        tick_link_remove(&t->step.link);
         t->future.sub |= SUB_AWAIT_CUT;
-        if (tick_list_empty(&a->waiters))
-            tick_future_cancel(a);
+        tick__future_leave(a, &t->step, false);
         tick_call_soon(f->loop, &t->step);
     } else {
         t->future.sub |= SUB_MUST_CANCEL;
