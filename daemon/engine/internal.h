@@ -106,13 +106,23 @@ struct tick_loop {
 TICK_HIDDEN int tick__watch_add(tick_loop *loop, tick__watch *w, int fd, uint32_t events);
 TICK_HIDDEN int tick__watch_del(tick_loop *loop, tick__watch *w);
 
-/* Something that can resolve a future from outside began / ended. */
-static inline void tick__loop_active_inc(tick_loop *loop) { loop->active++; }
-static inline void tick__loop_active_dec(tick_loop *loop)
+/* A pending result (see the source protocol below): the engine holds a
+ * reference on f and the loop counts it as something that can still
+ * happen from outside the ready queue (run_until_complete's -EDEADLK
+ * test), from arm until settle. Used directly only by a tick_fd's
+ * operations, which belong to the tick_fd's own source. */
+static inline void tick__pending_arm(tick_loop *loop, tick_future *f)
+{
+    tick_future_ref(f);
+    loop->active++;
+}
+static inline void tick__pending_settle(tick_loop *loop)
 {
     assert(loop->active > 0);
     loop->active--;
 }
+/* Complete f (err < 0, else value) and end it: settle, drop the ref. */
+TICK_HIDDEN void tick__pending_complete(tick_future *f, intptr_t value, int err);
 
 /* Timer heap (heap.c; the insert path is inline in heap.h) */
 TICK_HIDDEN void tick__heap_remove(tick__heap *h, tick_timer *t);
@@ -137,22 +147,42 @@ TICK_HIDDEN void tick__timers_run(tick_loop *loop, uint64_t armed_before);
 TICK_HIDDEN int tick__timers_timeout_ms(const tick_loop *loop);
 
 /*
- * Scope membership of the engine's own sources (scope.c). A tick_fd, a
- * pool job, a child process, a signal wait and a sync wait each embed a
- * tick__source: armed (joins the current scope) when the source is
- * created, done when nothing of it can run or resolve any more. A
- * cancelled scope calls the kind's cancel hook, which must end in
- * tick__source_done() now or later (a running job, a child until reaped).
+ * The source protocol (scope.c): every engine source (a tick_fd, a pool
+ * job, a child process, a signal wait, a sync wait) embeds a tick__source
+ * and goes through these four calls, so scope membership, the engine's
+ * reference and the loop's active count are kept in one place:
+ *   arm(loop, src, kind, name, f)  join the current scope; when f is
+ *        given (the future the source will complete), hold the engine's
+ *        reference on it and count it active: f is pending;
+ *   settle(src)   f will not be completed by the source any more (it was
+ *        cancelled): no longer active, but membership and reference stay
+ *        while the source can still run (a pool job already running, a
+ *        child not reaped yet);
+ *   complete(src, value, err)  complete f if it is still pending, then done;
+ *   done(src)     settle, leave the scope, drop the engine's reference on
+ *        f (which may free the memory holding src: done comes last).
+ * A cancelled scope calls the kind's cancel hook, which must end in done()
+ * now or later. The sync waits have no f (they are completed by code in
+ * the ready queue, never from outside) and neither has a tick_fd, whose
+ * operations are pending futures of their own (tick__pending_*).
  */
 typedef struct tick__source {
     tick_link link;           /* in scope->sources */
     tick_scope *scope;
-    uint32_t kind;            /* enum tick_scope_kind */
     const char *name;         /* for tick_scope_list(); may be NULL */
+    uint8_t kind;             /* enum tick_scope_kind */
+    bool pending;             /* the future is counted active */
+    /* the future the engine holds a reference on, 0 if none: it lives in
+     * the same object, before src (a 40-byte source, as test_scope's
+     * sizes check wants, instead of a 48-byte one with a pointer) */
+    uint16_t fut_off;
 } tick__source;
 
 TICK_HIDDEN void tick__source_arm(tick_loop *loop, tick__source *src,
-                                  enum tick_scope_kind kind, const char *name);
+                                  enum tick_scope_kind kind, const char *name,
+                                  tick_future *f);
+TICK_HIDDEN void tick__source_settle(tick__source *src);
+TICK_HIDDEN void tick__source_complete(tick__source *src, intptr_t value, int err);
 TICK_HIDDEN void tick__source_done(tick__source *src);
 /* The source stays the scope's memory but holds nothing any more (an fd
  * a cancel closed before its owner did): not live, freed by

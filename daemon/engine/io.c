@@ -114,26 +114,21 @@ static bool op_cancel(tick_future *f)
 
     if (side) {
         *side = NULL;
-        tick__loop_active_dec(fd->loop);
         /* the canceller holds a reference, so this is not the last one */
         assert(f->refs > 1);
+        tick__pending_settle(fd->loop);
         tick_future_unref(f);
     }
     return true;
 }
 
 /* Complete the pending op of a side and drop the engine's reference. */
-static void op_done(tick_fd *fd, fdop **side, intptr_t value, int err)
+static void op_done(fdop **side, intptr_t value, int err)
 {
     fdop *op = *side;
 
     *side = NULL;
-    if (err < 0)
-        tick_future_set_error(&op->fut, err);
-    else
-        tick_future_set_result(&op->fut, value);
-    tick__loop_active_dec(fd->loop);
-    tick_future_unref(&op->fut);
+    tick__pending_complete(&op->fut, value, err);
 }
 
 /* The error to report after EPOLLERR: the socket's pending error, or
@@ -209,7 +204,7 @@ static void service_accept(tick_fd *fd)
     for (int shed = 0;;) {
         int conn = accept4(fd->w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (conn >= 0) {
-            op_done(fd, &fd->rd, conn, 0);
+            op_done(&fd->rd, conn, 0);
             return;
         }
         int e = errno;
@@ -238,7 +233,7 @@ static void service_accept(tick_fd *fd)
             return;
         }
         default:
-            op_done(fd, &fd->rd, 0, -e);
+            op_done(&fd->rd, 0, -e);
             return;
         }
     }
@@ -251,15 +246,15 @@ static void service_rd(tick_fd *fd)
     if (!op)
         return;
     if (fd->err) {
-        op_done(fd, &fd->rd, 0, fd->err);
+        op_done(&fd->rd, 0, fd->err);
         return;
     }
     switch (op->kind) {
     case OP_READABLE:
         if (fd->ready & EPOLLIN)
-            op_done(fd, &fd->rd, fd_events(fd), 0);
+            op_done(&fd->rd, fd_events(fd), 0);
         else if (fd->hup)
-            op_done(fd, &fd->rd, 0, -EPIPE);
+            op_done(&fd->rd, 0, -EPIPE);
         return;
     case OP_READ:
         /* after a hang-up the read returns what is left, then 0 */
@@ -277,15 +272,15 @@ static void service_rd(tick_fd *fd)
                 if (n > 0 && (size_t)n < op->len && fd->drains_on_short_read &&
                     !fd->rdhup && !fd->hup)
                     fd->ready &= ~(uint32_t)EPOLLIN;
-                op_done(fd, &fd->rd, n, 0);
+                op_done(&fd->rd, n, 0);
             } else if (errno == EINTR) {
                 continue;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 fd->ready &= ~(uint32_t)EPOLLIN;
                 if (fd->hup)
-                    op_done(fd, &fd->rd, 0, 0);
+                    op_done(&fd->rd, 0, 0);
             } else {
-                op_done(fd, &fd->rd, 0, -errno);
+                op_done(&fd->rd, 0, -errno);
             }
             return;
         }
@@ -305,17 +300,17 @@ static void service_wr(tick_fd *fd)
     if (!op)
         return;
     if (fd->err) {
-        op_done(fd, &fd->wr, 0, fd->err);
+        op_done(&fd->wr, 0, fd->err);
         return;
     }
     if (!(fd->ready & EPOLLOUT)) {
         if (fd->hup)
-            op_done(fd, &fd->wr, 0, -EPIPE);
+            op_done(&fd->wr, 0, -EPIPE);
         return;
     }
     switch (op->kind) {
     case OP_WRITABLE:
-        op_done(fd, &fd->wr, fd_events(fd), 0);
+        op_done(&fd->wr, fd_events(fd), 0);
         return;
     case OP_WRITE:
         while (op->done < op->len) {
@@ -330,21 +325,21 @@ static void service_wr(tick_fd *fd)
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 fd->ready &= ~(uint32_t)EPOLLOUT;
                 if (fd->hup)
-                    op_done(fd, &fd->wr, 0, -EPIPE);
+                    op_done(&fd->wr, 0, -EPIPE);
                 return;                  /* the next EPOLLOUT edge resumes */
             } else {
-                op_done(fd, &fd->wr, 0, -errno);
+                op_done(&fd->wr, 0, -errno);
                 return;
             }
         }
-        op_done(fd, &fd->wr, (intptr_t)op->len, 0);
+        op_done(&fd->wr, (intptr_t)op->len, 0);
         return;
     case OP_CONNECT: {
         int e = 0;
         socklen_t len = sizeof e;
         if (getsockopt(fd->w.fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
             e = errno;
-        op_done(fd, &fd->wr, 0, -e);
+        op_done(&fd->wr, 0, -e);
         return;
     }
     default:
@@ -418,7 +413,7 @@ int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)
         free(f);
         return rc;
     }
-    tick__source_arm(loop, &f->src, TICK_SCOPE_FD, "fd");
+    tick__source_arm(loop, &f->src, TICK_SCOPE_FD, "fd", NULL);
     *out = f;
     return 0;
 }
@@ -436,9 +431,9 @@ static int fd_detach(tick_fd *fd)
     tick__watch_del(fd->loop, &fd->w);
     fd->refs++;
     if (fd->rd)
-        op_done(fd, &fd->rd, 0, -ECANCELED);
+        op_done(&fd->rd, 0, -ECANCELED);
     if (fd->wr)
-        op_done(fd, &fd->wr, 0, -ECANCELED);
+        op_done(&fd->wr, 0, -ECANCELED);
     fd->refs--;                          /* the owner's ref remains */
     return raw;
 }
@@ -495,9 +490,9 @@ void tick__fd_scope_cancel(tick__source *src)
     tick_fd *fd = tick_container_of(src, tick_fd, src);
     fd->refs++;
     if (fd->rd)
-        op_done(fd, &fd->rd, 0, -ECANCELED);
+        op_done(&fd->rd, 0, -ECANCELED);
     if (fd->wr)
-        op_done(fd, &fd->wr, 0, -ECANCELED);
+        op_done(&fd->wr, 0, -ECANCELED);
     fd->refs--;
 }
 
@@ -602,8 +597,7 @@ static tick_future *op_arm(tick_fd *fd, fdop *op, fdop **side)
     uint64_t now_tick = tick_loop_tick(fd->loop);
 
     *side = op;
-    tick_future_ref(&op->fut);           /* the engine's, until completion */
-    tick__loop_active_inc(fd->loop);
+    tick__pending_arm(fd->loop, &op->fut);   /* until completion */
     if (fd->burst_tick != now_tick) {
         fd->burst_tick = now_tick;
         fd->burst = 0;

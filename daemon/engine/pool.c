@@ -28,7 +28,6 @@ typedef struct job {
     void *arg;
     intptr_t result;         /* written by the worker under the lock */
     uint8_t state;           /* under the lock */
-    bool abandoned;          /* loop thread only: cancelled, drop result */
     uint64_t cpu_ns;         /* thread CPU time of fn, written by the worker */
     const tick_scope *scope; /* for the worker's log prefix (read-only) */
     tick__source src;        /* scope membership until fn has returned */
@@ -40,15 +39,15 @@ typedef struct job {
  * before freeing an instance and dlclosing its module) never pulls either
  * from under it, even when the awaiting task was cancelled and finished
  * long before. The thread CPU time fn used is charged to the scope. */
-static void job_release_scope(job *j)
+static void job_finish(job *j, intptr_t value, int err)
 {
     tick_scope *s = j->src.scope;
-    if (!s)
-        return;
-    s->st.job_cpu_ns += j->cpu_ns;
-    if (j->state == JOB_DONE)
-        s->st.jobs_run++;
-    tick__source_done(&j->src);
+    if (s) {
+        s->st.job_cpu_ns += j->cpu_ns;
+        if (j->state == JOB_DONE)
+            s->st.jobs_run++;
+    }
+    tick__source_complete(&j->src, value, err);   /* a cancelled one stays so */
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -82,8 +81,8 @@ static bool job_cancel(tick_future *f)
     struct tick__pool *p = f->loop->pool;
     bool queued;
 
-    if (j->abandoned)
-        return true;
+    if (!j->src.pending)
+        return true;             /* not queued yet, or cancelled already */
     pthread_mutex_lock(&p->lock);
     queued = j->state == JOB_QUEUED;
     if (queued) {
@@ -91,14 +90,12 @@ static bool job_cancel(tick_future *f)
         p->queued--;
     }
     pthread_mutex_unlock(&p->lock);
-    j->abandoned = true;
-    tick__loop_active_dec(f->loop);
+    tick__source_settle(&j->src);
     if (queued) {
-        job_release_scope(j);    /* fn will never run */
         assert(f->refs > 1);     /* the canceller holds one */
-        tick_future_unref(f);    /* no worker will ever see it */
+        job_finish(j, 0, 0);     /* fn will never run: no worker will see it */
     }
-    /* else a worker has it: the completion drops the engine's reference */
+    /* else a worker has it: the collection ends the source */
     return true;
 }
 
@@ -112,7 +109,7 @@ static const tick_future_ops job_ops = { "thread", job_free, job_cancel };
 void tick__job_scope_cancel(tick__source *src)
 {
     job *j = tick_container_of(src, job, src);
-    if (j->abandoned)
+    if (!j->src.pending)
         return;
     tick_future_ref(&j->fut);
     tick_future_cancel(&j->fut);
@@ -178,12 +175,7 @@ static void pool_collect(struct tick__pool *p)
     while (!tick_list_empty(&done)) {
         job *j = tick_container_of(done.next, job, link);
         tick_link_remove(&j->link);
-        if (!j->abandoned) {
-            tick_future_set_result(&j->fut, j->result);
-            tick__loop_active_dec(p->loop);
-        }
-        job_release_scope(j);        /* fn has returned */
-        tick_future_unref(&j->fut);  /* the engine's */
+        job_finish(j, j->result, 0);     /* fn has returned */
     }
 }
 
@@ -259,7 +251,6 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
     tick_future_init(&j->fut, loop, &job_ops);
     j->fn = fn;
     j->arg = arg;
-    j->abandoned = true;             /* until queued: a cancel is a no-op */
     tick_link_init(&j->link);
     rc = fn ? pool_state(loop, &p) : -EINVAL;
     if (rc < 0) {
@@ -278,15 +269,12 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
         return &j->fut;
     }
     tick_list_append(&p->queue, &j->link);
-    j->abandoned = false;
-    tick__source_arm(loop, &j->src, TICK_SCOPE_JOB, "thread job");
+    /* pending from here: until then a cancel is a no-op */
+    tick__source_arm(loop, &j->src, TICK_SCOPE_JOB, "thread job", &j->fut);
     j->scope = j->src.scope;
     p->queued++;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
-
-    tick_future_ref(&j->fut);        /* the engine's, until collected */
-    tick__loop_active_inc(loop);
     return &j->fut;
 }
 
@@ -306,11 +294,7 @@ void tick__pool_shutdown(tick_loop *loop)
     while (!tick_list_empty(&p->queue)) {
         job *j = tick_container_of(p->queue.next, job, link);
         tick_link_remove(&j->link);
-        j->abandoned = true;
-        tick_future_set_error(&j->fut, -ECANCELED);
-        tick__loop_active_dec(loop);
-        job_release_scope(j);
-        tick_future_unref(&j->fut);
+        job_finish(j, 0, -ECANCELED);
     }
     pool_collect(p);
     tick__watch_del(loop, &p->w);

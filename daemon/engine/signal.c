@@ -42,10 +42,8 @@ static bool waiter_cancel(tick_future *f)
 
     if (tick_link_linked(&w->link)) {
         tick_link_remove(&w->link);
-        tick__source_done(&w->src);
-        tick__loop_active_dec(w->loop);
         assert(f->refs > 1);         /* the canceller holds one */
-        tick_future_unref(f);
+        tick__source_done(&w->src);
     }
     return true;
 }
@@ -67,13 +65,7 @@ void tick__signal_scope_cancel(tick__source *src)
 static void waiter_complete(sigwaiter *w, int signo, int err)
 {
     tick_link_remove(&w->link);
-    tick__source_done(&w->src);
-    if (err)
-        tick_future_set_error(&w->fut, err);
-    else
-        tick_future_set_result(&w->fut, signo);
-    tick__loop_active_dec(w->loop);
-    tick_future_unref(&w->fut);
+    tick__source_complete(&w->src, signo, err);
 }
 
 static void deliver(struct tick__signals *s, int signo)
@@ -195,9 +187,7 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
         return &w->fut;
     }
     tick_list_append(&s->waiters[signo], &w->link);
-    tick__source_arm(loop, &w->src, TICK_SCOPE_SIGNAL, "signal");
-    tick_future_ref(&w->fut);        /* the engine's, while it waits */
-    tick__loop_active_inc(loop);
+    tick__source_arm(loop, &w->src, TICK_SCOPE_SIGNAL, "signal", &w->fut);
     return &w->fut;
 }
 

@@ -47,7 +47,7 @@ static bool waiter_cancel(tick_future *f)
 static void waiter_enqueue(tick_link *list, struct waiter *w)
 {
     tick_list_append(list, &w->link);
-    tick__source_arm(w->future.loop, &w->src, TICK_SCOPE_WAIT, w->future.ops->kind);
+    tick__source_arm(w->future.loop, &w->src, TICK_SCOPE_WAIT, w->future.ops->kind, NULL);
 }
 
 /* A scope cancel: leave the line with -ECANCELED (a put's item is not
