@@ -95,7 +95,8 @@
 extern "C" {
 #endif
 
-#define TICK_PLUGIN_ABI_MAJOR 2   /* 2.0: scopes (tick_task, tick_handle) */
+#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.0: tick_task's own flags, resume offset;
+                                     2.0: scopes (tick_task, tick_handle) */
 #define TICK_PLUGIN_ABI_MINOR 0
 #define TICK_PLUGIN_SYMBOL "tick_plugin_descriptor"
 
