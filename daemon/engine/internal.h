@@ -34,6 +34,35 @@ struct tick__watch {
     void (*on_events)(tick__watch *w, uint32_t events);
 };
 
+/*
+ * A doorbell (doorbell.c): an eventfd watch, a locked queue of links and
+ * a rung flag, for work posted from other threads. post() is any-thread;
+ * everything else is loop-thread-only. on_ring runs in the resolve phase
+ * with the batch taken (links still linked in it; the callback empties it).
+ */
+typedef struct tick__doorbell tick__doorbell;
+typedef void (*tick__doorbell_fn)(tick__doorbell *db, tick_link *batch);
+struct tick__doorbell {
+    tick__watch w;                /* the eventfd */
+    pthread_mutex_t lock;
+    tick_link queue;              /* posted, not taken yet (locked) */
+    bool rung;                    /* written since the last take (locked) */
+    tick__doorbell_fn on_ring;
+};
+
+/* 0 or -errno (eventfd, or the watch's -ENOMEM). */
+TICK_HIDDEN int tick__doorbell_open(tick_loop *loop, tick__doorbell *db, tick__doorbell_fn fn);
+/* Any thread: queue l (unlinked) and ring if not rung yet; -EBUSY if l
+ * is linked already. */
+TICK_HIDDEN int tick__doorbell_post(tick__doorbell *db, tick_link *l);
+/* Any thread: wake the loop without posting. */
+TICK_HIDDEN void tick__doorbell_ring(tick__doorbell *db);
+/* Nothing posted and not taken yet. */
+TICK_HIDDEN bool tick__doorbell_idle(tick__doorbell *db);
+/* Take and hand over what is posted now, as a ring would. */
+TICK_HIDDEN void tick__doorbell_collect(tick__doorbell *db);
+TICK_HIDDEN void tick__doorbell_close(tick_loop *loop, tick__doorbell *db);
+
 /* The timer heap: a 4-ary min-heap of (deadline, timer) pairs. */
 typedef struct tick__heap_slot {
     uint64_t deadline;
@@ -63,11 +92,8 @@ struct tick_loop {
     tick__heap timers;
     uint64_t timer_seq;
 
-    /* cross-thread call_soon: locked list + eventfd doorbell */
-    pthread_mutex_t ts_lock;
-    tick_link ts_queue;
-    bool ts_rung;                 /* doorbell written, not yet drained */
-    tick__watch ts_watch;         /* the eventfd */
+    /* cross-thread call_soon (tick_call_threadsafe, tick_loop_wakeup) */
+    tick__doorbell bell;
 
     /* number of things that may still resolve a future from outside the
      * ready queue (fd waiters, jobs, children); lets run_until_complete

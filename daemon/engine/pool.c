@@ -2,18 +2,15 @@
  * pool.c — blocking work on a small per-loop thread pool (tick/sys.h).
  *
  * Jobs go into a locked FIFO; workers take them, run them with every
- * signal blocked, and put them on a locked completion list. The eventfd
- * is only a doorbell (uv_async's lesson): a worker rings it when the list
- * goes from quiet to non-empty, and the loop reads it *before* taking the
- * list, so a ring is never swallowed with a job left behind.
+ * signal blocked, and post them back through a doorbell (doorbell.c, the
+ * same as tick_call_threadsafe's), whose ring the loop collects in the
+ * resolve phase.
  * Job memory is kept alive by the engine's future reference until the
  * loop has taken the job back from the completion list, so a cancel while
  * a worker runs the job never frees what the worker touches.
  */
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "tick/sys.h"
 #include "internal.h"
@@ -23,7 +20,7 @@ enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 typedef struct job {
     tick_future fut;
-    tick_link link;          /* queue, then done list (under the lock) */
+    tick_link link;          /* queue (under the lock), then the doorbell */
     tick_thread_fn fn;
     void *arg;
     intptr_t result;         /* written by the worker under the lock */
@@ -61,12 +58,10 @@ struct tick__pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     tick_link queue;
-    tick_link done;
     unsigned queued, idle, nthreads;
-    bool rung, stop;
+    bool stop;
     pthread_t threads[TICK_POOL_THREADS];
-    int efd;
-    tick__watch w;
+    tick__doorbell done;     /* finished jobs, back to the loop */
     tick_loop *loop;
 };
 
@@ -145,44 +140,22 @@ static void *worker(void *arg)
         j->result = r;
         j->cpu_ns = cpu;
         j->state = JOB_DONE;
-        tick_list_append(&p->done, &j->link);
-        if (!p->rung) {
-            p->rung = true;
-            uint64_t one = 1;
-            /* cannot fail short of a closed fd; a full counter still rings */
-            ssize_t n = write(p->efd, &one, sizeof one);
-            (void)n;
-        }
+        /* cannot fail: j left the queue, so its link is free */
+        tick__doorbell_post(&p->done, &j->link);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
 /* Resolve phase: take the finished jobs back and complete their futures. */
-static void pool_collect(struct tick__pool *p)
+static void pool_collect(tick__doorbell *db, tick_link *done)
 {
-    tick_link done;
-    uint64_t v;
-
-    tick_link_init(&done);
-    /* drain the doorbell first: a ring after this read rings again */
-    while (read(p->efd, &v, sizeof v) < 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&p->lock);
-    tick_list_splice(&done, &p->done);
-    p->rung = false;
-    pthread_mutex_unlock(&p->lock);
-    while (!tick_list_empty(&done)) {
-        job *j = tick_container_of(done.next, job, link);
+    (void)db;
+    while (!tick_list_empty(done)) {
+        job *j = tick_container_of(done->next, job, link);
         tick_link_remove(&j->link);
         job_finish(j, j->result, 0);     /* fn has returned */
     }
-}
-
-static void pool_on_events(tick__watch *w, uint32_t events)
-{
-    (void)events;
-    pool_collect(tick_container_of(w, struct tick__pool, w));
 }
 
 static int pool_state(tick_loop *loop, struct tick__pool **out)
@@ -199,17 +172,8 @@ static int pool_state(tick_loop *loop, struct tick__pool **out)
         return -ENOMEM;
     p->loop = loop;
     tick_link_init(&p->queue);
-    tick_link_init(&p->done);
-    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (p->efd < 0) {
-        rc = -errno;
-        free(p);
-        return rc;
-    }
-    p->w.on_events = pool_on_events;
-    rc = tick__watch_add(loop, &p->w, p->efd, EPOLLIN | EPOLLET);
+    rc = tick__doorbell_open(loop, &p->done, pool_collect);
     if (rc < 0) {
-        close(p->efd);
         free(p);
         return rc;
     }
@@ -296,9 +260,8 @@ void tick__pool_shutdown(tick_loop *loop)
         tick_link_remove(&j->link);
         job_finish(j, 0, -ECANCELED);
     }
-    pool_collect(p);
-    tick__watch_del(loop, &p->w);
-    close(p->efd);
+    tick__doorbell_collect(&p->done);
+    tick__doorbell_close(loop, &p->done);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     free(p);
