@@ -77,6 +77,7 @@ typedef struct tick__heap {
 struct tick_loop {
     tick_link ready;              /* handles for the next run phase */
     tick_link running;            /* the snapshot being run */
+    tick_link deferred;           /* tick__deferred, for the next resolve */
     uint64_t now;                 /* cached CLOCK_MONOTONIC ns */
     uint64_t tick;                /* ticks started */
     int epoll_fd;
@@ -126,6 +127,29 @@ struct tick_loop {
     struct tick__pool *pool;      /* pool.c: worker threads, job queues */
 };
 
+/*
+ * Deferred resolve-phase work (libuv's pending queue): an engine source
+ * that stopped a bounded batch of work (a tick_fd over its burst, an
+ * accept that shed enough connections) and must go on without an event —
+ * an edge-triggered fd that is still ready sends none — defers itself to
+ * the start of the next resolve phase. The list is taken whole before it
+ * runs, so work deferred again waits one more tick, and a non-empty list
+ * makes the poll not block. fn must only complete futures or schedule
+ * handles. No allocation.
+ */
+typedef struct tick__deferred tick__deferred;
+struct tick__deferred {
+    tick_link link;
+    void (*fn)(tick__deferred *d);
+};
+static inline void tick__deferred_init(tick__deferred *d, void (*fn)(tick__deferred *))
+{
+    tick_link_init(&d->link);
+    d->fn = fn;
+}
+static inline void tick__defer(tick_loop *loop, tick__deferred *d);
+static inline void tick__defer_cancel(tick__deferred *d) { tick_link_remove(&d->link); }
+
 /* Register / unregister a watch. del always does EPOLL_CTL_DEL before the
  * caller closes the fd, and invalidates the fd's events still in the batch
  * being processed. Both return 0 or -errno. */
@@ -150,6 +174,12 @@ static inline void tick__pending_settle(tick_loop *loop)
 /* Complete f (err < 0, else value) and end it: settle, drop the ref. */
 TICK_HIDDEN void tick__pending_complete(tick_future *f, intptr_t value, int err);
 
+static inline void tick__defer(tick_loop *loop, tick__deferred *d)
+{
+    if (!tick_link_linked(&d->link))
+        tick_list_append(&loop->deferred, &d->link);
+}
+
 /* Timer heap (heap.c; the insert path is inline in heap.h) */
 TICK_HIDDEN void tick__heap_remove(tick__heap *h, tick_timer *t);
 TICK_HIDDEN void tick__heap_free(tick__heap *h);
@@ -166,10 +196,10 @@ static inline tick_timer *tick__heap_top(const tick__heap *h)
 TICK_HIDDEN void tick__timer_init_resolver(tick_timer *t, const char *name,
                                            const tick_handle_class *cls);
 
-/* timer.c: fire the due timers armed before the tick began, i.e. whose
- * seq is below armed_before, loop->timer_seq read then (resolve phase);
- * ms until the next, -1 if none */
-TICK_HIDDEN void tick__timers_run(tick_loop *loop, uint64_t armed_before);
+/* timer.c: fire the due timers (resolve phase); ms until the next, -1 if
+ * none. Timers are for time only: work that must go on in the next tick
+ * is deferred (below), not put on a 0-delay timer. */
+TICK_HIDDEN void tick__timers_run(tick_loop *loop);
 TICK_HIDDEN int tick__timers_timeout_ms(const tick_loop *loop);
 
 /*

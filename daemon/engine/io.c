@@ -58,7 +58,8 @@ struct tick_fd {
     bool drains_on_short_read;           /* stream socket or pipe */
     fdop *rd, *wr;                       /* the pending op of each side */
     tick__source src;                    /* membership of its scope */
-    tick_timer retry;                    /* deferred service (burst, EMFILE) */
+    tick__deferred again;                /* service next tick (burst, shed) */
+    tick_timer backoff;                  /* EMFILE without a spare: retry */
     uint64_t burst_tick;
     unsigned burst;
     fdop slots[FD_SLOTS];
@@ -229,7 +230,10 @@ static void service_accept(tick_fd *fd)
             if (r == 0)
                 return;
             /* no spare, or shed enough this tick: retry later, never spin */
-            tick_call_later(fd->loop, &fd->retry, r == -2 ? 0 : EMFILE_BACKOFF);
+            if (r == -2)
+                tick__defer(fd->loop, &fd->again);
+            else
+                tick_call_later(fd->loop, &fd->backoff, EMFILE_BACKOFF);
             return;
         }
         default:
@@ -372,15 +376,23 @@ static void fd_on_events(tick__watch *w, uint32_t ev)
     fd_service(fd);
 }
 
-static void fd_retry(tick_handle *h)
+static void fd_again(tick__deferred *d)
 {
-    tick_fd *fd = tick_container_of(h, tick_fd, retry.handle);
+    tick_fd *fd = tick_container_of(d, tick_fd, again);
 
     if (fd->open)
         fd_service(fd);
 }
 
-static const tick_handle_class retry_cls = { fd_retry, "fd_retry" };
+static void fd_backoff(tick_handle *h)
+{
+    tick_fd *fd = tick_container_of(h, tick_fd, backoff.handle);
+
+    if (fd->open)
+        fd_service(fd);
+}
+
+static const tick_handle_class backoff_cls = { fd_backoff, "fd_backoff" };
 
 int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)
 {
@@ -407,7 +419,8 @@ int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)
                                          : fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
     f->w.on_events = fd_on_events;
     f->burst_tick = UINT64_MAX;
-    tick__timer_init_resolver(&f->retry, "fd retry", &retry_cls);
+    tick__deferred_init(&f->again, fd_again);
+    tick__timer_init_resolver(&f->backoff, "fd emfile backoff", &backoff_cls);
     rc = tick__watch_add(loop, &f->w, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
     if (rc < 0) {
         free(f);
@@ -427,7 +440,8 @@ static int fd_detach(tick_fd *fd)
         return -EBADF;
     fd->open = false;
     tick__source_done(&fd->src);
-    tick_timer_stop(fd->loop, &fd->retry);
+    tick__defer_cancel(&fd->again);
+    tick_timer_stop(fd->loop, &fd->backoff);
     tick__watch_del(fd->loop, &fd->w);
     fd->refs++;
     if (fd->rd)
@@ -506,7 +520,8 @@ void tick__fd_scope_close(tick__source *src)
         return;
     int raw = fd->w.fd;
     fd->open = false;
-    tick_timer_stop(fd->loop, &fd->retry);
+    tick__defer_cancel(&fd->again);
+    tick_timer_stop(fd->loop, &fd->backoff);
     tick__watch_del(fd->loop, &fd->w);
     tick__fd_scope_cancel(src);
     close(raw);
@@ -602,12 +617,13 @@ static tick_future *op_arm(tick_fd *fd, fdop *op, fdop **side)
         fd->burst_tick = now_tick;
         fd->burst = 0;
     }
-    /* Defer when over the burst. If the retry cannot be armed (no memory
-     * to grow the timer heap), serve now instead: an edge-triggered fd that
-     * is already ready sends no event that would ever serve it later. */
-    if (++fd->burst > FD_BURST &&
-        (tick_timer_armed(&fd->retry) || tick_call_later(fd->loop, &fd->retry, 0) == 0))
+    /* Over the burst: serve it at the start of the next resolve phase (an
+     * edge-triggered fd that is already ready sends no event that would
+     * ever serve it later). */
+    if (++fd->burst > FD_BURST) {
+        tick__defer(fd->loop, &fd->again);
         return &op->fut;
+    }
     fd_service(fd);
     return &op->fut;
 }

@@ -135,6 +135,7 @@ int tick_loop_new(tick_loop **out)
         return -ENOMEM;
     tick_link_init(&loop->ready);
     tick_link_init(&loop->running);
+    tick_link_init(&loop->deferred);
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epoll_fd < 0) {
         int err = -errno;
@@ -226,9 +227,24 @@ static void trace_line(tick_loop *loop)
 
 static int poll_timeout_ms(tick_loop *loop, bool block)
 {
-    if (!block || loop->stopping || !tick_list_empty(&loop->ready))
+    if (!block || loop->stopping || !tick_list_empty(&loop->ready) ||
+        !tick_list_empty(&loop->deferred))
         return 0;
     return tick__timers_timeout_ms(loop);
+}
+
+/* The start of the resolve phase: what was deferred before this tick
+ * (taken whole: deferring again means the next tick). */
+static void run_deferred(tick_loop *loop)
+{
+    tick_link batch;
+    tick_link_init(&batch);
+    tick_list_splice(&batch, &loop->deferred);
+    while (!tick_list_empty(&batch)) {
+        tick__deferred *d = tick_container_of(batch.next, tick__deferred, link);
+        tick_link_remove(&d->link);
+        d->fn(d);
+    }
 }
 
 static int poll_phase(tick_loop *loop, int timeout_ms)
@@ -239,6 +255,7 @@ static int poll_phase(tick_loop *loop, int timeout_ms)
     loop->now = clock_ns(CLOCK_MONOTONIC);
     if (n < 0)
         return err == EINTR ? 0 : -err;
+    run_deferred(loop);
     for (int i = 0; i < n; i++)
         dispatch(loop, &evs[i]);
     return n;
@@ -271,15 +288,12 @@ int tick_loop_run_once(tick_loop *loop, bool block)
     loop->in_tick = true;
     loop->tick++;
     loop->stats.ticks++;
-    /* timers the resolve phase arms for "now" mean the next tick */
-    uint64_t armed_before = loop->timer_seq;
-
     int rc = poll_phase(loop, poll_timeout_ms(loop, block));
     if (rc < 0) {
         loop->in_tick = false;
         return rc;
     }
-    tick__timers_run(loop, armed_before);
+    tick__timers_run(loop);
 
     tick_list_splice(&loop->running, &loop->ready);
     if (loop->trace)
@@ -336,7 +350,8 @@ int tick_loop_run(tick_loop *loop)
 
 static bool nothing_can_happen(const tick_loop *loop)
 {
-    return tick_list_empty(&loop->ready) && loop->timers.len == 0 && loop->active == 0;
+    return tick_list_empty(&loop->ready) && tick_list_empty(&loop->deferred) &&
+           loop->timers.len == 0 && loop->active == 0;
 }
 
 int tick_loop_run_until_complete(tick_loop *loop, tick_future *f)

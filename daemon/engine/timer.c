@@ -81,18 +81,10 @@ bool tick_timer_stop(tick_loop *loop, tick_timer *t)
     return was;
 }
 
-void tick__timers_run(tick_loop *loop, uint64_t armed_before)
+void tick__timers_run(tick_loop *loop)
 {
     tick_timer *t;
-    /* Only timers armed before this tick began fire in it. Engine code in
-     * the resolve phase (io.c's retry after a bounded batch of work, from
-     * an fd event or from the retry itself) re-arms for "now" to mean the
-     * next tick; firing it here would repeat the work unboundedly within
-     * one tick. Armed later means a higher seq; armed for now (the only
-     * use), it also sits after every older due timer in heap order, so
-     * stopping at the first one loses nothing. */
-    while ((t = tick__heap_top(&loop->timers)) && t->deadline <= loop->now &&
-           t->seq < armed_before) {
+    while ((t = tick__heap_top(&loop->timers)) && t->deadline <= loop->now) {
         tick__heap_remove(&loop->timers, t);
         if (t->flags & TICK__TIMER_RESOLVER) {
             t->handle.cls->fn(&t->handle);
