@@ -95,6 +95,25 @@ void tick__timers_run(tick_loop *loop)
     }
 }
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+int64_t tick_timer_repeat(tick_loop *loop, tick_timer *t, uint64_t period)
+{
+    if (!loop || !t || period == 0)
+        return -EINVAL;
+    uint64_t next = sat_add(t->deadline, period), skipped = 0;
+    if (next <= loop->now) {
+        skipped = (loop->now - next) / period + 1;
+        next = skipped > (UINT64_MAX - next) / period ? UINT64_MAX
+                                                       : next + skipped * period;
+    }
+    int rc = tick_timer_start_at(loop, t, next);
+    return rc < 0 ? rc : (int64_t)skipped;
+}
+
 int tick__timers_timeout_ms(const tick_loop *loop)
 {
     tick_timer *t = tick__heap_top(&loop->timers);
