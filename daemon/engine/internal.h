@@ -80,6 +80,7 @@ struct tick_loop {
     tick_link deferred;           /* tick__deferred, for the next resolve */
     uint64_t now;                 /* cached CLOCK_MONOTONIC ns */
     uint64_t tick;                /* ticks started */
+    int polled;                   /* events the last poll returned */
     int epoll_fd;
     bool stopping;
     bool in_run;                  /* inside tick_loop_run* */

@@ -253,6 +253,7 @@ static int poll_phase(tick_loop *loop, int timeout_ms)
     int n = epoll_wait(loop->epoll_fd, evs, POLL_BATCH, timeout_ms);
     int err = n < 0 ? errno : 0;
     loop->now = clock_ns(CLOCK_MONOTONIC);
+    loop->polled = n > 0 ? n : 0;
     if (n < 0)
         return err == EINTR ? 0 : -err;
     run_deferred(loop);
@@ -346,6 +347,21 @@ int tick_loop_run(tick_loop *loop)
     loop->stopping = false;
     loop->in_run = false;
     return rc < 0 ? rc : 0;
+}
+
+int tick_loop_run_until_idle(tick_loop *loop, unsigned max_ticks)
+{
+    if (!loop || loop->in_tick)
+        return -EINVAL;
+    for (unsigned i = 0; max_ticks == 0 || i < max_ticks; i++) {
+        int rc = tick_loop_run_once(loop, false);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && loop->polled == 0 && tick_list_empty(&loop->ready) &&
+            tick_list_empty(&loop->deferred))
+            return 0;
+    }
+    return -EBUSY;
 }
 
 static bool nothing_can_happen(const tick_loop *loop)
