@@ -139,7 +139,7 @@ static int sig_state(tick_loop *loop, struct tick__signals **out)
 /* Add signo to the signalfd's mask and block it in this thread. */
 static int sig_own(struct tick__signals *s, int signo)
 {
-    sigset_t one, mask = s->mask;
+    sigset_t one, old, mask = s->mask;
     int rc;
 
     if (sigismember(&s->mask, signo))
@@ -149,11 +149,17 @@ static int sig_own(struct tick__signals *s, int signo)
     sigaddset(&one, signo);
     /* block first: a delivery in between then waits in the pending set,
      * where the signalfd will find it */
-    rc = pthread_sigmask(SIG_BLOCK, &one, NULL);
+    rc = pthread_sigmask(SIG_BLOCK, &one, &old);
     if (rc)
         return -rc;
-    if (signalfd(s->sfd, &mask, 0) < 0)
-        return -errno;
+    if (signalfd(s->sfd, &mask, 0) < 0) {
+        rc = -errno;
+        /* not in the mask: never leave it blocked and unread (a delivery
+         * in between goes to its disposition, as if never blocked) */
+        if (!sigismember(&old, signo))
+            pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+        return rc;
+    }
     s->mask = mask;
     return 0;
 }
@@ -168,14 +174,18 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
         return NULL;
     if (signo <= 0 || signo >= _NSIG || signo == SIGKILL || signo == SIGSTOP)
         return tick__future_done_new(loop, -EINVAL, 0);
-    rc = sig_state(loop, &s);
-    if (rc == 0)
-        rc = sig_own(s, signo);
-    if (rc < 0)
-        return tick__future_done_new(loop, rc, 0);
+    /* the waiter first: a wait that cannot be made must leave a signal
+     * not owned yet exactly as it was (not blocked, not in the mask) */
     w = tick__malloc(sizeof *w);
     if (!w)
         return NULL;
+    rc = sig_state(loop, &s);
+    if (rc == 0)
+        rc = sig_own(s, signo);
+    if (rc < 0) {
+        free(w);
+        return tick__future_done_new(loop, rc, 0);
+    }
     tick_future_init(&w->fut, loop, &waiter_ops);
     tick_link_init(&w->link);
     w->src = (tick__source){ .scope = NULL };
