@@ -356,6 +356,18 @@ static void timeout_expired(tick_handle *h)
     tick_future_set_error(&to->future, -ETIMEDOUT);
 }
 
+/* A timeout that cannot be made (-ENOMEM) consumes inner all the same,
+ * and ends as a timeout cancelled at once would: inner is cancelled unless
+ * another handle waits on it (the sole-waiter rule). Dropped uncancelled,
+ * a sleep nobody can reach any more would hold its timer, and keep the
+ * loop from closing, until it fired. */
+static void drop_inner(tick_future *inner)
+{
+    if (!tick_future_done(inner))
+        tick__future_leave(inner, NULL, false);
+    tick_future_unref(inner);
+}
+
 tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadline)
 {
     if (!inner)
@@ -371,7 +383,7 @@ tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadl
     }
     struct timeout *to = tick__malloc(sizeof *to);
     if (!to) {
-        tick_future_unref(inner);
+        drop_inner(inner);
         return NULL;
     }
     tick_future_init(&to->future, loop, &timeout_ops);
@@ -384,7 +396,7 @@ tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadl
      * future itself is cancelled through its waiters) */
     to->timer.handle.scope = &loop->root;
     if (tick_timer_start_at(loop, &to->timer, deadline) < 0) {
-        tick_future_unref(inner);
+        drop_inner(inner);
         free(to);
         return NULL;
     }
