@@ -326,6 +326,10 @@ TICK_HIDDEN void *tick__calloc(size_t n, size_t size);
 TICK_HIDDEN void *tick__realloc(void *p, size_t n);
 /* Tests: make the n-th allocation from now fail (0 = never). */
 TICK_HIDDEN void tick_test_fail_alloc_after(unsigned long n);
+/* Tests: what is left of that countdown (0: it fired, or none was set),
+ * and how many allocations were made in all (the walk's counts). */
+TICK_HIDDEN unsigned long tick_test_alloc_pending(void);
+TICK_HIDDEN unsigned long tick_test_alloc_calls(void);
 /* Tests: children are polled as if pidfd_open were ENOSYS (valgrind). */
 TICK_HIDDEN extern bool tick_test_process_no_pidfd;
 
