@@ -7,8 +7,8 @@
 #   make bench      micro-benchmarks against libuv/libev, echo load test
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION   := 0.1.0
-TICK_ABI_MAJOR := 2
-TICK_ABI_MINOR := 1
+TICK_ABI_MAJOR := 3
+TICK_ABI_MINOR := 0
 
 BUILD     ?= build
 CC        ?= cc

@@ -70,14 +70,12 @@ void tickd_status_changed(void)
 static void watchdog_fire(tick_handle *h)
 {
     struct tickd *d = tick_container_of(h, struct tickd, watchdog.handle);
-    uint64_t next = d->watchdog.deadline + d->watchdog_period;
 
     tickd_notify("WATCHDOG=1");
     /* Sent from the loop itself: a loop stuck in a handle stops pinging
-     * and systemd restarts us. Never burst after a stall. */
-    if (next <= tick_now(d->loop))
-        next = tick_now(d->loop) + d->watchdog_period;
-    tick_timer_start_at(d->loop, &d->watchdog, next);
+     * and systemd restarts us. Missed pings are skipped, never burst. */
+    if (tick_timer_repeat(d->loop, &d->watchdog, d->watchdog_period) < 0)
+        tickd_log(TICK_LOG_ERR, "watchdog: cannot re-arm (out of memory)");
 }
 
 void tickd_apply_settings(struct tickd *d, const struct tickd_config *cfg)

@@ -369,10 +369,10 @@ static int module_load(struct tickd_module *m, const char *instance,
         return -EPROTO;
     }
     m->desc = d;
-    if (d->abi_minor >= 1) {     /* an older descriptor ends before these */
-        m->flags = d->flags;
-        m->reconfigure = d->reconfigure;
-    }
+    /* every 3.x descriptor has them; a later minor adding fields reads
+     * those only when d->abi_minor says the plugin's descriptor has them */
+    m->flags = d->flags;
+    m->reconfigure = d->reconfigure;
     m->load = ++load_seq;
     tickd_log(TICK_LOG_DEBUG, "loaded module '%s' %s from %s (load %u)", m->name,
               d->version ? d->version : "(no version)", m->path, m->load);

@@ -8,11 +8,15 @@
 /* 0 = never fail; n = the n-th allocation from now fails (once). Only the
  * test suites set this, from the loop thread. */
 static unsigned long fail_countdown;
+static unsigned long alloc_calls;       /* every call, for the walk's report */
 
 void tick_test_fail_alloc_after(unsigned long n) { fail_countdown = n; }
+unsigned long tick_test_alloc_pending(void) { return fail_countdown; }
+unsigned long tick_test_alloc_calls(void) { return alloc_calls; }
 
 static bool should_fail(void)
 {
+    alloc_calls++;
     if (__builtin_expect(fail_countdown == 0, 1))
         return false;
     return --fail_countdown == 0;

@@ -10,28 +10,16 @@
  * ready queue once a child completed); its ops->free therefore detaches
  * them before freeing, so dropping the last reference early is safe.
  *
- * Cancelling a child follows the task rule (task.c): a child on which
- * another handle still waits is shared (an Event's future, say) and is only
- * left, never cancelled, so other waiters do not see our cancellation.
+ * Cancelling a child is the sole-waiter cancel (tick__future_leave): a
+ * child on which another handle still waits is shared (an Event's future,
+ * say) and is only left, never cancelled, so other waiters do not see our
+ * cancellation.
  */
 #include <stdlib.h>
 #include "internal.h"
 #include "tick/compose.h"
 
 /* ---- helpers ---- */
-
-/* A plain future already completed with err (< 0) or result v. */
-static tick_future *done_future(tick_loop *loop, int err, intptr_t v)
-{
-    tick_future *f;
-    if (tick_future_new(loop, &f) < 0)
-        return NULL;
-    if (err < 0)
-        tick_future_set_error(f, err);
-    else
-        tick_future_set_result(f, v);
-    return f;
-}
 
 /* Complete dst with src's outcome (src done). The result is a union, so
  * copying .i carries a pointer result too. */
@@ -49,27 +37,6 @@ static void detach(tick_future *f, tick_handle *h)
 {
     if (!tick_future_remove_done_callback(f, h))
         tick_handle_cancel(h);
-}
-
-/* True if h is the only handle waiting on pending f. */
-static bool sole_waiter(const tick_future *f, const tick_handle *h)
-{
-    return f->waiters.next == &h->link && f->waiters.prev == &h->link;
-}
-
-/*
- * Cancel pending f on behalf of its waiter h. If h is its only waiter, f is
- * cancelled and h stays registered to see it finish: returns true. If
- * others wait on f too, h is detached and f left alone: returns false.
- */
-static bool cancel_as_waiter(tick_future *f, tick_handle *h)
-{
-    if (sole_waiter(f, h)) {
-        tick_future_cancel(f);
-        return true;
-    }
-    detach(f, h);
-    return false;
 }
 
 /* ---- gather and first-of: one block with a slot per child ---- */
@@ -129,7 +96,7 @@ static bool combo_cancel(tick_future *f)
         /* a done child's callback is already queued: just let it run */
         if (!s->child || tick_future_done(s->child))
             continue;
-        if (!cancel_as_waiter(s->child, &s->done)) {
+        if (!tick__future_leave(s->child, &s->done, true)) {
             s->child = tick_future_unref(s->child);
             c->pending--;
         }
@@ -209,12 +176,12 @@ tick_future *tick_gather(tick_loop *loop, tick_future *const *futs, size_t n)
     if (!loop)
         return NULL;
     if (check_children(loop, futs, n) < 0)
-        return done_future(loop, -EINVAL, 0);
+        return tick__future_done_new(loop, -EINVAL, 0);
     size_t pending = 0;
     for (size_t i = 0; i < n; i++)
         pending += !tick_future_done(futs[i]);
     if (pending == 0)              /* nothing to wait for: no block needed */
-        return done_future(loop, first_error(futs, n), 0);
+        return tick__future_done_new(loop, first_error(futs, n), 0);
 
     struct combo *c = combo_new(loop, n, &gather_ops, 0);
     if (!c)
@@ -245,11 +212,10 @@ static void first_finish(struct combo *c, uint32_t winner)
         if (!s->child)
             continue;
         tick_future *child = s->child;
-        bool cancel = (c->flags & TICK_FIRST_CANCEL_OTHERS) && i != winner &&
-                      !tick_future_done(child);
-        detach(child, &s->done);
-        if (cancel && tick_list_empty(&child->waiters))
-            tick_future_cancel(child);
+        if ((c->flags & TICK_FIRST_CANCEL_OTHERS) && i != winner && !tick_future_done(child))
+            tick__future_leave(child, &s->done, false);
+        else
+            detach(child, &s->done);
         s->child = tick_future_unref(child);
     }
     c->pending = 0;
@@ -276,16 +242,16 @@ tick_future *tick_first_of(tick_loop *loop, tick_future *const *futs, size_t n,
     if (!loop)
         return NULL;
     if (n == 0 || check_children(loop, futs, n) < 0 || (flags & ~TICK_FIRST_CANCEL_OTHERS))
-        return done_future(loop, -EINVAL, 0);
+        return tick__future_done_new(loop, -EINVAL, 0);
     for (size_t i = 0; i < n; i++) {
         if (!tick_future_done(futs[i]))
             continue;
         /* a winner already: no block needed */
-        tick_future *f = done_future(loop, 0, (intptr_t)i);
+        tick_future *f = tick__future_done_new(loop, 0, (intptr_t)i);
         if (f && (flags & TICK_FIRST_CANCEL_OTHERS))
             for (size_t j = 0; j < n; j++)
-                if (j != i && !tick_future_done(futs[j]) && tick_list_empty(&futs[j]->waiters))
-                    tick_future_cancel(futs[j]);
+                if (j != i && !tick_future_done(futs[j]))
+                    tick__future_leave(futs[j], NULL, false);
         return f;
     }
 
@@ -351,7 +317,7 @@ static bool timeout_cancel(tick_future *f)
         return false;              /* its callback is queued and reports */
     if (was == TO_EXPIRED)
         return false;              /* inner already cancelled by us */
-    if (cancel_as_waiter(to->inner, &to->on_inner))
+    if (tick__future_leave(to->inner, &to->on_inner, true))
         return false;              /* wait for inner's cleanup */
     to->inner = tick_future_unref(to->inner);
     return true;                   /* shared inner left alone: done now */
@@ -383,11 +349,23 @@ static void timeout_expired(tick_handle *h)
     if (tick_future_done(to->inner))
         return;                    /* inner made it: its callback is queued */
     to->state = TO_EXPIRED;
-    if (cancel_as_waiter(to->inner, &to->on_inner))
+    if (tick__future_leave(to->inner, &to->on_inner, true))
         return;                    /* report once inner has finished */
     /* inner is shared with other waiters: leave it to them */
     to->inner = tick_future_unref(to->inner);
     tick_future_set_error(&to->future, -ETIMEDOUT);
+}
+
+/* A timeout that cannot be made (-ENOMEM) consumes inner all the same,
+ * and ends as a timeout cancelled at once would: inner is cancelled unless
+ * another handle waits on it (the sole-waiter rule). Dropped uncancelled,
+ * a sleep nobody can reach any more would hold its timer, and keep the
+ * loop from closing, until it fired. */
+static void drop_inner(tick_future *inner)
+{
+    if (!tick_future_done(inner))
+        tick__future_leave(inner, NULL, false);
+    tick_future_unref(inner);
 }
 
 tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadline)
@@ -396,20 +374,16 @@ tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadl
         return NULL;               /* -ENOMEM upstream: pass it on */
     if (!loop || inner->loop != loop) {
         tick_future_unref(inner);
-        return loop ? done_future(loop, -EINVAL, 0) : NULL;
+        return loop ? tick__future_done_new(loop, -EINVAL, 0) : NULL;
     }
     if (tick_future_done(inner)) {
-        tick_future *f;
-        if (tick_future_new(loop, &f) == 0)
-            complete_like(f, inner);
-        else
-            f = NULL;
+        tick_future *f = tick__future_done_new(loop, inner->err, inner->result.i);
         tick_future_unref(inner);
         return f;
     }
     struct timeout *to = tick__malloc(sizeof *to);
     if (!to) {
-        tick_future_unref(inner);
+        drop_inner(inner);
         return NULL;
     }
     tick_future_init(&to->future, loop, &timeout_ops);
@@ -422,7 +396,7 @@ tick_future *tick_timeout_at(tick_loop *loop, tick_future *inner, uint64_t deadl
      * future itself is cancelled through its waiters) */
     to->timer.handle.scope = &loop->root;
     if (tick_timer_start_at(loop, &to->timer, deadline) < 0) {
-        tick_future_unref(inner);
+        drop_inner(inner);
         free(to);
         return NULL;
     }

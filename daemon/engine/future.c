@@ -31,6 +31,18 @@ int tick_future_new(tick_loop *loop, tick_future **out)
     return 0;
 }
 
+tick_future *tick__future_done_new(tick_loop *loop, int err, intptr_t value)
+{
+    tick_future *f;
+    if (tick_future_new(loop, &f) < 0)
+        return NULL;
+    if (err < 0)
+        tick_future_set_error(f, err);
+    else
+        tick_future_set_result(f, value);
+    return f;
+}
+
 tick_future *tick_future_ref(tick_future *f)
 {
     assert(f->refs > 0 && f->refs < REFS_MAX);
@@ -142,5 +154,21 @@ bool tick_future_remove_done_callback(tick_future *f, tick_handle *h)
         return false;
     tick_link_remove(&h->link);
     tick__handle_unpark(h);
+    return true;
+}
+
+bool tick__future_leave(tick_future *f, tick_handle *h, bool watch)
+{
+    assert(!tick_future_done(f));
+    bool mine = h && tick_link_linked(&h->link);
+    bool sole = mine ? f->waiters.next == &h->link && f->waiters.prev == &h->link
+                     : tick_list_empty(&f->waiters);
+    if (mine && !(watch && sole)) {
+        tick_link_remove(&h->link);
+        tick__handle_unpark(h);
+    }
+    if (!sole)
+        return false;
+    tick_future_cancel(f);
     return true;
 }

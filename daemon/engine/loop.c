@@ -9,7 +9,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,53 +102,26 @@ static void dispatch(tick_loop *loop, const struct epoll_event *ev)
 
 /* ---- cross-thread call_soon ---- */
 
-static void doorbell_events(tick__watch *w, uint32_t events)
+static void threadsafe_ring(tick__doorbell *db, tick_link *batch)
 {
-    tick_loop *loop = tick_container_of(w, tick_loop, ts_watch);
-    uint64_t v;
-    (void)events;
-    /* Drain the eventfd first, then the queue: a ring after the read is
-     * either seen in the queue now or rings again. */
-    while (read(w->fd, &v, sizeof v) < 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&loop->ts_lock);
-    loop->ts_rung = false;
+    tick_loop *loop = tick_container_of(db, tick_loop, bell);
     /* a handle posted from another thread belongs to the root scope
      * unless it was given one: only the loop thread may read cur_scope */
-    for (tick_link *l = loop->ts_queue.next; l != &loop->ts_queue; l = l->next) {
+    for (tick_link *l = batch->next; l != batch; l = l->next) {
         tick_handle *h = tick_container_of(l, tick_handle, link);
         if (!h->scope)
             h->scope = &loop->root;
     }
-    tick_list_splice(&loop->ready, &loop->ts_queue);
-    pthread_mutex_unlock(&loop->ts_lock);
+    tick_list_splice(&loop->ready, batch);
 }
 
-void tick_loop_wakeup(tick_loop *loop)
-{
-    uint64_t one = 1;
-    /* EAGAIN means the counter is saturated: the loop wakes anyway. */
-    while (write(loop->ts_watch.fd, &one, sizeof one) < 0 && errno == EINTR)
-        ;
-}
+void tick_loop_wakeup(tick_loop *loop) { tick__doorbell_ring(&loop->bell); }
 
 int tick_call_threadsafe(tick_loop *loop, tick_handle *h)
 {
     if (!loop || !h)
         return -EINVAL;
-    pthread_mutex_lock(&loop->ts_lock);
-    if (tick_link_linked(&h->link)) {
-        pthread_mutex_unlock(&loop->ts_lock);
-        return -EBUSY;
-    }
-    tick_list_append(&loop->ts_queue, &h->link);
-    bool ring = !loop->ts_rung;
-    loop->ts_rung = true;
-    pthread_mutex_unlock(&loop->ts_lock);
-    /* An eventfd is a doorbell, not a message: one ring per batch. */
-    if (ring)
-        tick_loop_wakeup(loop);
-    return 0;
+    return tick__doorbell_post(&loop->bell, &h->link);
 }
 
 /* ---- life cycle ---- */
@@ -163,28 +135,17 @@ int tick_loop_new(tick_loop **out)
         return -ENOMEM;
     tick_link_init(&loop->ready);
     tick_link_init(&loop->running);
-    tick_link_init(&loop->ts_queue);
+    tick_link_init(&loop->deferred);
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epoll_fd < 0) {
         int err = -errno;
         free(loop);
         return err;
     }
-    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (efd < 0) {
-        int err = -errno;
-        close(loop->epoll_fd);
-        free(loop);
-        return err;
-    }
-    pthread_mutex_init(&loop->ts_lock, NULL);
     tick__scope_root_init(loop);
-    loop->ts_watch.on_events = doorbell_events;
-    int rc = tick__watch_add(loop, &loop->ts_watch, efd, EPOLLIN);
+    int rc = tick__doorbell_open(loop, &loop->bell, threadsafe_ring);
     if (rc < 0) {
-        close(efd);
         close(loop->epoll_fd);
-        pthread_mutex_destroy(&loop->ts_lock);
         free(loop->watches);
         free(loop);
         return rc;
@@ -210,10 +171,7 @@ int tick_loop_close(tick_loop *loop)
         return -EBUSY;
     /* a handle posted from a thread is scheduled as well: dropping it would
      * strand its poster, which may not touch it until it has run */
-    pthread_mutex_lock(&loop->ts_lock);
-    bool posted = !tick_list_empty(&loop->ts_queue);
-    pthread_mutex_unlock(&loop->ts_lock);
-    if (posted)
+    if (!tick__doorbell_idle(&loop->bell))
         return -EBUSY;
     /* pool first: its workers may still ring the eventfd */
     tick__pool_shutdown(loop);
@@ -223,11 +181,8 @@ int tick_loop_close(tick_loop *loop)
     /* the doorbell is the only fd left: anything else is a leak */
     if (loop->stats.fds_watched != 1)
         return -EBUSY;
-    int efd = loop->ts_watch.fd;
-    tick__watch_del(loop, &loop->ts_watch);
-    close(efd);
+    tick__doorbell_close(loop, &loop->bell);
     close(loop->epoll_fd);
-    pthread_mutex_destroy(&loop->ts_lock);
     tick__heap_free(&loop->timers);
     free(loop->watches);
     if (current_loop == loop)
@@ -272,9 +227,24 @@ static void trace_line(tick_loop *loop)
 
 static int poll_timeout_ms(tick_loop *loop, bool block)
 {
-    if (!block || loop->stopping || !tick_list_empty(&loop->ready))
+    if (!block || loop->stopping || !tick_list_empty(&loop->ready) ||
+        !tick_list_empty(&loop->deferred))
         return 0;
     return tick__timers_timeout_ms(loop);
+}
+
+/* The start of the resolve phase: what was deferred before this tick
+ * (taken whole: deferring again means the next tick). */
+static void run_deferred(tick_loop *loop)
+{
+    tick_link batch;
+    tick_link_init(&batch);
+    tick_list_splice(&batch, &loop->deferred);
+    while (!tick_list_empty(&batch)) {
+        tick__deferred *d = tick_container_of(batch.next, tick__deferred, link);
+        tick_link_remove(&d->link);
+        d->fn(d);
+    }
 }
 
 static int poll_phase(tick_loop *loop, int timeout_ms)
@@ -283,8 +253,10 @@ static int poll_phase(tick_loop *loop, int timeout_ms)
     int n = epoll_wait(loop->epoll_fd, evs, POLL_BATCH, timeout_ms);
     int err = n < 0 ? errno : 0;
     loop->now = clock_ns(CLOCK_MONOTONIC);
+    loop->polled = n > 0 ? n : 0;
     if (n < 0)
         return err == EINTR ? 0 : -err;
+    run_deferred(loop);
     for (int i = 0; i < n; i++)
         dispatch(loop, &evs[i]);
     return n;
@@ -317,15 +289,12 @@ int tick_loop_run_once(tick_loop *loop, bool block)
     loop->in_tick = true;
     loop->tick++;
     loop->stats.ticks++;
-    /* timers the resolve phase arms for "now" mean the next tick */
-    uint64_t armed_before = loop->timer_seq;
-
     int rc = poll_phase(loop, poll_timeout_ms(loop, block));
     if (rc < 0) {
         loop->in_tick = false;
         return rc;
     }
-    tick__timers_run(loop, armed_before);
+    tick__timers_run(loop);
 
     tick_list_splice(&loop->running, &loop->ready);
     if (loop->trace)
@@ -380,9 +349,25 @@ int tick_loop_run(tick_loop *loop)
     return rc < 0 ? rc : 0;
 }
 
+int tick_loop_run_until_idle(tick_loop *loop, unsigned max_ticks)
+{
+    if (!loop || loop->in_tick)
+        return -EINVAL;
+    for (unsigned i = 0; max_ticks == 0 || i < max_ticks; i++) {
+        int rc = tick_loop_run_once(loop, false);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && loop->polled == 0 && tick_list_empty(&loop->ready) &&
+            tick_list_empty(&loop->deferred))
+            return 0;
+    }
+    return -EBUSY;
+}
+
 static bool nothing_can_happen(const tick_loop *loop)
 {
-    return tick_list_empty(&loop->ready) && loop->timers.len == 0 && loop->active == 0;
+    return tick_list_empty(&loop->ready) && tick_list_empty(&loop->deferred) &&
+           loop->timers.len == 0 && loop->active == 0;
 }
 
 int tick_loop_run_until_complete(tick_loop *loop, tick_future *f)

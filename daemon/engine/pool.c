@@ -2,18 +2,15 @@
  * pool.c — blocking work on a small per-loop thread pool (tick/sys.h).
  *
  * Jobs go into a locked FIFO; workers take them, run them with every
- * signal blocked, and put them on a locked completion list. The eventfd
- * is only a doorbell (uv_async's lesson): a worker rings it when the list
- * goes from quiet to non-empty, and the loop reads it *before* taking the
- * list, so a ring is never swallowed with a job left behind.
+ * signal blocked, and post them back through a doorbell (doorbell.c, the
+ * same as tick_call_threadsafe's), whose ring the loop collects in the
+ * resolve phase.
  * Job memory is kept alive by the engine's future reference until the
  * loop has taken the job back from the completion list, so a cancel while
  * a worker runs the job never frees what the worker touches.
  */
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "tick/sys.h"
 #include "internal.h"
@@ -23,12 +20,11 @@ enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 typedef struct job {
     tick_future fut;
-    tick_link link;          /* queue, then done list (under the lock) */
+    tick_link link;          /* queue (under the lock), then the doorbell */
     tick_thread_fn fn;
     void *arg;
     intptr_t result;         /* written by the worker under the lock */
     uint8_t state;           /* under the lock */
-    bool abandoned;          /* loop thread only: cancelled, drop result */
     uint64_t cpu_ns;         /* thread CPU time of fn, written by the worker */
     const tick_scope *scope; /* for the worker's log prefix (read-only) */
     tick__source src;        /* scope membership until fn has returned */
@@ -40,15 +36,15 @@ typedef struct job {
  * before freeing an instance and dlclosing its module) never pulls either
  * from under it, even when the awaiting task was cancelled and finished
  * long before. The thread CPU time fn used is charged to the scope. */
-static void job_release_scope(job *j)
+static void job_finish(job *j, intptr_t value, int err)
 {
     tick_scope *s = j->src.scope;
-    if (!s)
-        return;
-    s->st.job_cpu_ns += j->cpu_ns;
-    if (j->state == JOB_DONE)
-        s->st.jobs_run++;
-    tick__source_done(&j->src);
+    if (s) {
+        s->st.job_cpu_ns += j->cpu_ns;
+        if (j->state == JOB_DONE)
+            s->st.jobs_run++;
+    }
+    tick__source_complete(&j->src, value, err);   /* a cancelled one stays so */
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -62,12 +58,10 @@ struct tick__pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     tick_link queue;
-    tick_link done;
     unsigned queued, idle, nthreads;
-    bool rung, stop;
+    bool stop;
     pthread_t threads[TICK_POOL_THREADS];
-    int efd;
-    tick__watch w;
+    tick__doorbell done;     /* finished jobs, back to the loop */
     tick_loop *loop;
 };
 
@@ -82,8 +76,8 @@ static bool job_cancel(tick_future *f)
     struct tick__pool *p = f->loop->pool;
     bool queued;
 
-    if (j->abandoned)
-        return true;
+    if (!j->src.pending)
+        return true;             /* not queued yet, or cancelled already */
     pthread_mutex_lock(&p->lock);
     queued = j->state == JOB_QUEUED;
     if (queued) {
@@ -91,14 +85,12 @@ static bool job_cancel(tick_future *f)
         p->queued--;
     }
     pthread_mutex_unlock(&p->lock);
-    j->abandoned = true;
-    tick__loop_active_dec(f->loop);
+    tick__source_settle(&j->src);
     if (queued) {
-        job_release_scope(j);    /* fn will never run */
         assert(f->refs > 1);     /* the canceller holds one */
-        tick_future_unref(f);    /* no worker will ever see it */
+        job_finish(j, 0, 0);     /* fn will never run: no worker will see it */
     }
-    /* else a worker has it: the completion drops the engine's reference */
+    /* else a worker has it: the collection ends the source */
     return true;
 }
 
@@ -112,7 +104,7 @@ static const tick_future_ops job_ops = { "thread", job_free, job_cancel };
 void tick__job_scope_cancel(tick__source *src)
 {
     job *j = tick_container_of(src, job, src);
-    if (j->abandoned)
+    if (!j->src.pending)
         return;
     tick_future_ref(&j->fut);
     tick_future_cancel(&j->fut);
@@ -148,49 +140,22 @@ static void *worker(void *arg)
         j->result = r;
         j->cpu_ns = cpu;
         j->state = JOB_DONE;
-        tick_list_append(&p->done, &j->link);
-        if (!p->rung) {
-            p->rung = true;
-            uint64_t one = 1;
-            /* cannot fail short of a closed fd; a full counter still rings */
-            ssize_t n = write(p->efd, &one, sizeof one);
-            (void)n;
-        }
+        /* cannot fail: j left the queue, so its link is free */
+        tick__doorbell_post(&p->done, &j->link);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
 /* Resolve phase: take the finished jobs back and complete their futures. */
-static void pool_collect(struct tick__pool *p)
+static void pool_collect(tick__doorbell *db, tick_link *done)
 {
-    tick_link done;
-    uint64_t v;
-
-    tick_link_init(&done);
-    /* drain the doorbell first: a ring after this read rings again */
-    while (read(p->efd, &v, sizeof v) < 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&p->lock);
-    tick_list_splice(&done, &p->done);
-    p->rung = false;
-    pthread_mutex_unlock(&p->lock);
-    while (!tick_list_empty(&done)) {
-        job *j = tick_container_of(done.next, job, link);
+    (void)db;
+    while (!tick_list_empty(done)) {
+        job *j = tick_container_of(done->next, job, link);
         tick_link_remove(&j->link);
-        if (!j->abandoned) {
-            tick_future_set_result(&j->fut, j->result);
-            tick__loop_active_dec(p->loop);
-        }
-        job_release_scope(j);        /* fn has returned */
-        tick_future_unref(&j->fut);  /* the engine's */
+        job_finish(j, j->result, 0);     /* fn has returned */
     }
-}
-
-static void pool_on_events(tick__watch *w, uint32_t events)
-{
-    (void)events;
-    pool_collect(tick_container_of(w, struct tick__pool, w));
 }
 
 static int pool_state(tick_loop *loop, struct tick__pool **out)
@@ -207,17 +172,8 @@ static int pool_state(tick_loop *loop, struct tick__pool **out)
         return -ENOMEM;
     p->loop = loop;
     tick_link_init(&p->queue);
-    tick_link_init(&p->done);
-    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (p->efd < 0) {
-        rc = -errno;
-        free(p);
-        return rc;
-    }
-    p->w.on_events = pool_on_events;
-    rc = tick__watch_add(loop, &p->w, p->efd, EPOLLIN | EPOLLET);
+    rc = tick__doorbell_open(loop, &p->done, pool_collect);
     if (rc < 0) {
-        close(p->efd);
         free(p);
         return rc;
     }
@@ -259,7 +215,6 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
     tick_future_init(&j->fut, loop, &job_ops);
     j->fn = fn;
     j->arg = arg;
-    j->abandoned = true;             /* until queued: a cancel is a no-op */
     tick_link_init(&j->link);
     rc = fn ? pool_state(loop, &p) : -EINVAL;
     if (rc < 0) {
@@ -278,15 +233,12 @@ tick_future *tick_run_in_thread(tick_loop *loop, tick_thread_fn fn, void *arg)
         return &j->fut;
     }
     tick_list_append(&p->queue, &j->link);
-    j->abandoned = false;
-    tick__source_arm(loop, &j->src, TICK_SCOPE_JOB, "thread job");
+    /* pending from here: until then a cancel is a no-op */
+    tick__source_arm(loop, &j->src, TICK_SCOPE_JOB, "thread job", &j->fut);
     j->scope = j->src.scope;
     p->queued++;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
-
-    tick_future_ref(&j->fut);        /* the engine's, until collected */
-    tick__loop_active_inc(loop);
     return &j->fut;
 }
 
@@ -306,15 +258,10 @@ void tick__pool_shutdown(tick_loop *loop)
     while (!tick_list_empty(&p->queue)) {
         job *j = tick_container_of(p->queue.next, job, link);
         tick_link_remove(&j->link);
-        j->abandoned = true;
-        tick_future_set_error(&j->fut, -ECANCELED);
-        tick__loop_active_dec(loop);
-        job_release_scope(j);
-        tick_future_unref(&j->fut);
+        job_finish(j, 0, -ECANCELED);
     }
-    pool_collect(p);
-    tick__watch_del(loop, &p->w);
-    close(p->efd);
+    tick__doorbell_collect(&p->done);
+    tick__doorbell_close(loop, &p->done);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     free(p);

@@ -57,7 +57,6 @@ typedef struct child {
     tick_loop *loop;
     pid_t pid;               /* and its process group id */
     bool reaped;
-    bool cancelled;          /* the exit future was cancelled */
     tick__source src;        /* a member of its scope until reaped */
     char name[24];           /* argv[0]'s last component, for scope lists:
                               * the caller's argv need not outlive the call */
@@ -115,10 +114,9 @@ static bool child_cancel(tick_future *f)
     child *c = tick_container_of(f, child, fut);
     int status = 0, rc;
 
-    if (c->reaped || c->cancelled)
+    if (c->reaped || !c->src.pending)
         return true;
-    c->cancelled = true;
-    tick__loop_active_dec(c->loop);
+    tick__source_settle(&c->src);
     child_kill_group(c, SIGKILL);
     if (c->w.fd < 0) {
         /* polled: reap now rather than poll for nobody (a SIGKILLed
@@ -159,15 +157,8 @@ static void child_finish(child *c, int status)
     }
     c->reaped = true;
     tick_link_remove(&c->link);
-    tick__source_done(&c->src);
-    if (!tick_future_done(&c->fut) && !c->cancelled) {
-        if (status < 0)
-            tick_future_set_error(&c->fut, status);
-        else
-            tick_future_set_result(&c->fut, status);
-        tick__loop_active_dec(c->loop);
-    }
-    tick_future_unref(&c->fut);      /* the engine's */
+    /* a cancelled child's future is complete already */
+    tick__source_complete(&c->src, status, status < 0 ? status : 0);
 }
 
 /* The wait status waitpid() would have given. */
@@ -566,12 +557,11 @@ int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
         return rc;
     }
     tick_future_init(&c->fut, loop, &child_ops);
-    tick_future_ref(&c->fut);        /* the engine's, until reaped */
     tick_list_append(&p->children, &c->link);
     const char *base = strrchr(opts->argv[0], '/');
     snprintf(c->name, sizeof c->name, "%s", base ? base + 1 : opts->argv[0]);
-    tick__source_arm(loop, &c->src, TICK_SCOPE_CHILD, c->name);
-    tick__loop_active_inc(loop);
+    /* the engine's reference until reaped */
+    tick__source_arm(loop, &c->src, TICK_SCOPE_CHILD, c->name, &c->fut);
     for (int i = 0; i < 3; i++)
         if (want[i])
             *want[i] = sp[i].parent;  /* the caller's from here on */
@@ -604,9 +594,8 @@ void tick__process_shutdown(tick_loop *loop)
         child *c = tick_container_of(p->children.next, child, link);
         int status = 0, rc;
 
-        if (!c->cancelled && !tick_future_done(&c->fut)) {
-            c->cancelled = true;
-            tick__loop_active_dec(loop);
+        if (c->src.pending && !tick_future_done(&c->fut)) {
+            tick__source_settle(&c->src);
             tick_future_set_error(&c->fut, -ECANCELED);
         }
         child_kill_group(c, SIGKILL);

@@ -214,13 +214,35 @@ void tick__scope_leave(tick_scope *s, enum tick_scope_kind kind)
         maybe_drained(s);
 }
 
+static tick_future *source_fut(const tick__source *src)
+{
+    return src->fut_off ? (tick_future *)(void *)((char *)src - src->fut_off) : NULL;
+}
+
+void tick__pending_complete(tick_future *f, intptr_t value, int err)
+{
+    if (err < 0)
+        tick_future_set_error(f, err);
+    else
+        tick_future_set_result(f, value);
+    tick__pending_settle(f->loop);
+    tick_future_unref(f);
+}
+
 void tick__source_arm(tick_loop *loop, tick__source *src, enum tick_scope_kind kind,
-                      const char *name)
+                      const char *name, tick_future *f)
 {
     tick_scope *s = loop->cur_scope;
     src->scope = s;
     src->kind = kind;
     src->name = name;
+    src->fut_off = 0;
+    src->pending = f != NULL;
+    if (f) {
+        assert((char *)f < (char *)src && (char *)src - (char *)f <= UINT16_MAX);
+        src->fut_off = (uint16_t)((char *)src - (char *)f);
+        tick__pending_arm(loop, f);
+    }
     tick_list_append(&s->sources, &src->link);
     tick__scope_join(s, kind);
     switch (kind) {
@@ -232,15 +254,39 @@ void tick__source_arm(tick_loop *loop, tick__source *src, enum tick_scope_kind k
 
 #define SOURCE_ORPHAN TICK_SCOPE_KINDS
 
+void tick__source_settle(tick__source *src)
+{
+    if (!src->pending)
+        return;
+    src->pending = false;
+    tick__pending_settle(source_fut(src)->loop);
+}
+
+void tick__source_complete(tick__source *src, intptr_t value, int err)
+{
+    tick_future *f = source_fut(src);
+    if (src->pending && !tick_future_done(f)) {
+        if (err < 0)
+            tick_future_set_error(f, err);
+        else
+            tick_future_set_result(f, value);
+    }
+    tick__source_done(src);
+}
+
 void tick__source_done(tick__source *src)
 {
     tick_scope *s = src->scope;
-    if (!s)
-        return;
-    tick_link_remove(&src->link);
-    src->scope = NULL;
-    if (src->kind != SOURCE_ORPHAN)
-        tick__scope_leave(s, (enum tick_scope_kind)src->kind);
+    tick_future *f = source_fut(src);
+    tick__source_settle(src);
+    src->fut_off = 0;
+    if (s) {
+        tick_link_remove(&src->link);
+        src->scope = NULL;
+        if (src->kind != SOURCE_ORPHAN)
+            tick__scope_leave(s, (enum tick_scope_kind)src->kind);
+    }
+    tick_future_unref(f);             /* last: it may free src */
 }
 
 void tick__source_orphan(tick__source *src)
@@ -332,14 +378,12 @@ tick_future *tick_scope_drain(tick_scope *s)
     if (!s)
         return NULL;
     if (!s->drain) {
+        /* empty now: done now, as scope.h promises (not a tick later) */
+        if (tick_scope_empty(s))
+            return tick__future_done_new(s->loop, 0, 0);
         tick_future *f;
         if (tick_future_new(s->loop, &f) < 0)
             return NULL;
-        /* empty now: done now, as scope.h promises (not a tick later) */
-        if (tick_scope_empty(s)) {
-            tick_future_set_result(f, 0);
-            return f;
-        }
         s->drain = f;                   /* the scope's reference */
         if (s->live == 0)
             maybe_drained(s);           /* only queued handles are left */

@@ -42,10 +42,8 @@ static bool waiter_cancel(tick_future *f)
 
     if (tick_link_linked(&w->link)) {
         tick_link_remove(&w->link);
-        tick__source_done(&w->src);
-        tick__loop_active_dec(w->loop);
         assert(f->refs > 1);         /* the canceller holds one */
-        tick_future_unref(f);
+        tick__source_done(&w->src);
     }
     return true;
 }
@@ -67,13 +65,7 @@ void tick__signal_scope_cancel(tick__source *src)
 static void waiter_complete(sigwaiter *w, int signo, int err)
 {
     tick_link_remove(&w->link);
-    tick__source_done(&w->src);
-    if (err)
-        tick_future_set_error(&w->fut, err);
-    else
-        tick_future_set_result(&w->fut, signo);
-    tick__loop_active_dec(w->loop);
-    tick_future_unref(&w->fut);
+    tick__source_complete(&w->src, signo, err);
 }
 
 static void deliver(struct tick__signals *s, int signo)
@@ -147,7 +139,7 @@ static int sig_state(tick_loop *loop, struct tick__signals **out)
 /* Add signo to the signalfd's mask and block it in this thread. */
 static int sig_own(struct tick__signals *s, int signo)
 {
-    sigset_t one, mask = s->mask;
+    sigset_t one, old, mask = s->mask;
     int rc;
 
     if (sigismember(&s->mask, signo))
@@ -157,23 +149,19 @@ static int sig_own(struct tick__signals *s, int signo)
     sigaddset(&one, signo);
     /* block first: a delivery in between then waits in the pending set,
      * where the signalfd will find it */
-    rc = pthread_sigmask(SIG_BLOCK, &one, NULL);
+    rc = pthread_sigmask(SIG_BLOCK, &one, &old);
     if (rc)
         return -rc;
-    if (signalfd(s->sfd, &mask, 0) < 0)
-        return -errno;
+    if (signalfd(s->sfd, &mask, 0) < 0) {
+        rc = -errno;
+        /* not in the mask: never leave it blocked and unread (a delivery
+         * in between goes to its disposition, as if never blocked) */
+        if (!sigismember(&old, signo))
+            pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+        return rc;
+    }
     s->mask = mask;
     return 0;
-}
-
-static tick_future *failed(tick_loop *loop, int err)
-{
-    tick_future *f;
-
-    if (tick_future_new(loop, &f) < 0)
-        return NULL;
-    tick_future_set_error(f, err);
-    return f;
 }
 
 tick_future *tick_signal_wait(tick_loop *loop, int signo)
@@ -185,15 +173,19 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
     if (!loop)
         return NULL;
     if (signo <= 0 || signo >= _NSIG || signo == SIGKILL || signo == SIGSTOP)
-        return failed(loop, -EINVAL);
-    rc = sig_state(loop, &s);
-    if (rc == 0)
-        rc = sig_own(s, signo);
-    if (rc < 0)
-        return failed(loop, rc);
+        return tick__future_done_new(loop, -EINVAL, 0);
+    /* the waiter first: a wait that cannot be made must leave a signal
+     * not owned yet exactly as it was (not blocked, not in the mask) */
     w = tick__malloc(sizeof *w);
     if (!w)
         return NULL;
+    rc = sig_state(loop, &s);
+    if (rc == 0)
+        rc = sig_own(s, signo);
+    if (rc < 0) {
+        free(w);
+        return tick__future_done_new(loop, rc, 0);
+    }
     tick_future_init(&w->fut, loop, &waiter_ops);
     tick_link_init(&w->link);
     w->src = (tick__source){ .scope = NULL };
@@ -205,9 +197,7 @@ tick_future *tick_signal_wait(tick_loop *loop, int signo)
         return &w->fut;
     }
     tick_list_append(&s->waiters[signo], &w->link);
-    tick__source_arm(loop, &w->src, TICK_SCOPE_SIGNAL, "signal");
-    tick_future_ref(&w->fut);        /* the engine's, while it waits */
-    tick__loop_active_inc(loop);
+    tick__source_arm(loop, &w->src, TICK_SCOPE_SIGNAL, "signal", &w->fut);
     return &w->fut;
 }
 

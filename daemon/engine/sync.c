@@ -47,7 +47,7 @@ static bool waiter_cancel(tick_future *f)
 static void waiter_enqueue(tick_link *list, struct waiter *w)
 {
     tick_list_append(list, &w->link);
-    tick__source_arm(w->future.loop, &w->src, TICK_SCOPE_WAIT, w->future.ops->kind);
+    tick__source_arm(w->future.loop, &w->src, TICK_SCOPE_WAIT, w->future.ops->kind, NULL);
 }
 
 /* A scope cancel: leave the line with -ECANCELED (a put's item is not
@@ -92,27 +92,6 @@ static void cancel_all(tick_link *list)
         tick_future_set_error(&w->future, -ECANCELED);
 }
 
-/* A future already failed with err: bad use reported through the one
- * error channel (NULL only when even that cannot be allocated). */
-static tick_future *failed(tick_loop *loop, int err)
-{
-    tick_future *f;
-    if (!loop || tick_future_new(loop, &f) < 0)
-        return NULL;
-    tick_future_set_error(f, err);
-    return f;
-}
-
-/* A completed future with result 0, shared by every fast-path put or
- * acquire of one primitive so those never allocate. */
-static int done0_new(tick_loop *loop, tick_future **out)
-{
-    int rc = tick_future_new(loop, out);
-    if (rc < 0)
-        return rc;
-    tick_future_set_result(*out, 0);
-    return 0;
-}
 
 /* ---- Event ---- */
 
@@ -160,12 +139,12 @@ tick_future *tick_event_wait(tick_event *ev)
     if (ev->fut && tick_future_cancelled(ev->fut))
         ev->fut = tick_future_unref(ev->fut);
     if (!ev->fut) {
-        if (tick_future_new(ev->loop, &ev->fut) < 0) {
-            ev->fut = NULL;
-            return NULL;
-        }
         if (ev->set)
-            tick_future_set_result(ev->fut, 0);
+            ev->fut = tick__future_done_new(ev->loop, 0, 0);
+        else if (tick_future_new(ev->loop, &ev->fut) < 0)
+            ev->fut = NULL;
+        if (!ev->fut)
+            return NULL;
     }
     return tick_future_ref(ev->fut);
 }
@@ -182,7 +161,10 @@ int tick_queue_init(tick_queue *q, tick_loop *loop, size_t capacity)
     q->items = tick__malloc(capacity * sizeof(void *));
     if (!q->items)
         return -ENOMEM;
-    if (done0_new(loop, &q->done0) < 0) {
+    /* done0: a completed future with result 0, shared by every fast-path
+     * put (or acquire, below) of one primitive so those never allocate */
+    q->done0 = tick__future_done_new(loop, 0, 0);
+    if (!q->done0) {
         free(q->items);
         q->items = NULL;
         return -ENOMEM;
@@ -264,7 +246,7 @@ tick_future *tick_queue_put(tick_queue *q, void *item)
     if (rc == 0)
         return tick_future_ref(q->done0);
     if (rc == -EINVAL)
-        return q ? failed(q->loop, -EINVAL) : NULL;
+        return q ? tick__future_done_new(q->loop, -EINVAL, 0) : NULL;
     struct waiter *w = waiter_new(q->loop, &put_ops);
     if (!w)
         return NULL;
@@ -276,7 +258,7 @@ tick_future *tick_queue_put(tick_queue *q, void *item)
 tick_future *tick_queue_get(tick_queue *q)
 {
     if (!q || !q->items)
-        return q ? failed(q->loop, -EINVAL) : NULL;
+        return q ? tick__future_done_new(q->loop, -EINVAL, 0) : NULL;
     /* allocate first: a failed get must not have taken an item */
     struct waiter *w = waiter_new(q->loop, &get_ops);
     if (!w)
@@ -297,7 +279,8 @@ int tick_semaphore_init(tick_semaphore *s, tick_loop *loop, size_t value)
         return -EINVAL;
     *s = (tick_semaphore){ .loop = loop, .value = value };
     tick_link_init(&s->waiters);
-    return done0_new(loop, &s->done0);
+    s->done0 = tick__future_done_new(loop, 0, 0);
+    return s->done0 ? 0 : -ENOMEM;
 }
 
 void tick_semaphore_destroy(tick_semaphore *s)
@@ -319,7 +302,7 @@ bool tick_semaphore_try_acquire(tick_semaphore *s)
 tick_future *tick_semaphore_acquire(tick_semaphore *s)
 {
     if (!s || !s->done0)
-        return s ? failed(s->loop, -EINVAL) : NULL;   /* destroyed */
+        return s ? tick__future_done_new(s->loop, -EINVAL, 0) : NULL;   /* destroyed */
     if (tick_semaphore_try_acquire(s))
         return tick_future_ref(s->done0);
     struct waiter *w = waiter_new(s->loop, &acquire_ops);

@@ -9,35 +9,27 @@
  * A task belongs to the scope current when it starts (step.scope), and is
  * linked into that scope's task list (step.scope_link) until it finishes.
  *
- * Per-task flags live in the future's six spare bits (tick_future.sub):
- * bit 0 a cancellation waits to be delivered at the next await, bit 1 the
- * current await was cut short by a cancellation, bit 2 a misuse was
- * logged for this task, bits 3-5 count the cancellation requests
- * (saturating at 7), as asyncio's cancelling().
+ * Per-task state in its own fields: flags (a cancellation waits to be
+ * delivered at the next await, the current await was cut short by a
+ * cancellation, a misuse was logged for this task) and the count of
+ * cancellation requests (saturating at UINT16_MAX), as asyncio's
+ * cancelling().
  */
 #include "internal.h"
 
 /* task.h's budget: a task is a future, its step handle and three words */
 _Static_assert(sizeof(tick_task) <= 128, "tick_task must stay within 128 bytes");
 
-#define SUB_MUST_CANCEL   0x1u
-#define SUB_AWAIT_CUT     0x2u
-#define SUB_MISUSED       0x4u
-#define SUB_COUNT_SHIFT   3
-#define SUB_COUNT_MAX     7u
-
-static inline unsigned cancel_count(const tick_task *t) { return t->future.sub >> SUB_COUNT_SHIFT; }
-static inline void set_cancel_count(tick_task *t, unsigned n)
-{
-    t->future.sub = (t->future.sub & 0x7u) | (n << SUB_COUNT_SHIFT);
-}
+#define TASK_MUST_CANCEL  0x1u
+#define TASK_AWAIT_CUT    0x2u
+#define TASK_MISUSED      0x4u
 
 /* Log a misuse once per task (the flag survives a restart refused). */
 static void misuse(tick_task *t, const char *what)
 {
-    if (t->future.sub & SUB_MISUSED)
+    if (t->flags & TASK_MISUSED)
         return;
-    t->future.sub |= SUB_MISUSED;
+    t->flags |= TASK_MISUSED;
     tick__misuse(what, t->step.name);
 }
 
@@ -85,7 +77,9 @@ int tick_task_start(tick_loop *loop, tick_task *t, const char *name, const tick_
     t->future.refs = 2;            /* the caller's and the engine's */
     tick_handle_init_class(&t->step, name, &tick__task_step_cls);
     t->cls = cls;
-    t->resume = NULL;
+    t->resume = 0;
+    t->cancelling = 0;
+    t->flags = 0;
     t->awaited = NULL;
     tick_scope *s = loop->cur_scope;
     t->step.scope = s;
@@ -143,11 +137,10 @@ bool tick__task_await(tick_task *t, tick_future *f)
      * await that would suspend, as in asyncio. */
     if (tick_future_done(f))
         return false;
-    if (t->future.sub & SUB_MUST_CANCEL) {
-        t->future.sub &= ~SUB_MUST_CANCEL;
-        t->future.sub |= SUB_AWAIT_CUT;
-        if (tick_list_empty(&f->waiters))
-            tick_future_cancel(f);
+    if (t->flags & TASK_MUST_CANCEL) {
+        t->flags &= ~TASK_MUST_CANCEL;
+        t->flags |= TASK_AWAIT_CUT;
+        tick__future_leave(f, NULL, false);
         return false;
     }
     tick_future_add_done_callback(f, &t->step);
@@ -158,8 +151,8 @@ intptr_t tick__task_await_value(tick_task *t)
 {
     if (t->future.loop->current_task != t)
         return -EINVAL;           /* the misused await above */
-    if (t->future.sub & SUB_AWAIT_CUT) {
-        t->future.sub &= ~SUB_AWAIT_CUT;
+    if (t->flags & TASK_AWAIT_CUT) {
+        t->flags &= ~TASK_AWAIT_CUT;
         return -ECANCELED;
     }
     tick_future *f = t->awaited;
@@ -202,27 +195,25 @@ void tick__task_finish_ptr(tick_task *t, void *value)
 /*
  * Cancel: if the task is suspended on a future, detach it and wake it with
  * -ECANCELED now; the awaited future is cancelled too unless another
- * handle still waits on it (a shared future, such as an Event's, must
- * survive one waiter leaving). Otherwise the next await delivers it.
+ * handle still waits on it (tick__future_leave: a shared future, such as
+ * an Event's, must survive one waiter leaving). Otherwise the next await
+ * delivers it.
  * The task completes itself, so the hook always returns false.
  */
 static bool task_cancel(tick_future *f)
 {
     tick_task *t = tick_container_of(f, tick_task, future);
-    unsigned n = cancel_count(t);
-    if (n < SUB_COUNT_MAX)
-        set_cancel_count(t, n + 1);
-    if (t->future.sub & SUB_AWAIT_CUT)
+    if (t->cancelling < UINT16_MAX)
+        t->cancelling++;
+    if (t->flags & TASK_AWAIT_CUT)
         return false;              /* already waking with -ECANCELED */
     tick_future *a = t->awaited;
     if (a && !tick_future_done(a) && tick_link_linked(&t->step.link)) {
-        tick_link_remove(&t->step.link);
-        t->future.sub |= SUB_AWAIT_CUT;
-        if (tick_list_empty(&a->waiters))
-            tick_future_cancel(a);
+        t->flags |= TASK_AWAIT_CUT;
+        tick__future_leave(a, &t->step, false);
         tick_call_soon(f->loop, &t->step);
     } else {
-        t->future.sub |= SUB_MUST_CANCEL;
+        t->flags |= TASK_MUST_CANCEL;
     }
     return false;
 }
@@ -232,15 +223,15 @@ bool tick_task_cancel(tick_task *t)
     return tick_future_cancel(&t->future);
 }
 
-unsigned tick_task_cancelling(const tick_task *t) { return cancel_count(t); }
+unsigned tick_task_cancelling(const tick_task *t) { return t->cancelling; }
 
 unsigned tick_task_uncancel(tick_task *t)
 {
-    unsigned n = cancel_count(t);
+    unsigned n = t->cancelling;
     if (n > 0)
-        set_cancel_count(t, --n);
+        t->cancelling = (uint16_t)--n;
     if (n == 0)
-        t->future.sub &= ~SUB_MUST_CANCEL;
+        t->flags &= ~TASK_MUST_CANCEL;
     return n;
 }
 

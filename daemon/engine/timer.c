@@ -81,18 +81,10 @@ bool tick_timer_stop(tick_loop *loop, tick_timer *t)
     return was;
 }
 
-void tick__timers_run(tick_loop *loop, uint64_t armed_before)
+void tick__timers_run(tick_loop *loop)
 {
     tick_timer *t;
-    /* Only timers armed before this tick began fire in it. Engine code in
-     * the resolve phase (io.c's retry after a bounded batch of work, from
-     * an fd event or from the retry itself) re-arms for "now" to mean the
-     * next tick; firing it here would repeat the work unboundedly within
-     * one tick. Armed later means a higher seq; armed for now (the only
-     * use), it also sits after every older due timer in heap order, so
-     * stopping at the first one loses nothing. */
-    while ((t = tick__heap_top(&loop->timers)) && t->deadline <= loop->now &&
-           t->seq < armed_before) {
+    while ((t = tick__heap_top(&loop->timers)) && t->deadline <= loop->now) {
         tick__heap_remove(&loop->timers, t);
         if (t->flags & TICK__TIMER_RESOLVER) {
             t->handle.cls->fn(&t->handle);
@@ -101,6 +93,25 @@ void tick__timers_run(tick_loop *loop, uint64_t armed_before)
             tick_call_soon(loop, &t->handle);
         }
     }
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+int64_t tick_timer_repeat(tick_loop *loop, tick_timer *t, uint64_t period)
+{
+    if (!loop || !t || period == 0)
+        return -EINVAL;
+    uint64_t next = sat_add(t->deadline, period), skipped = 0;
+    if (next <= loop->now) {
+        skipped = (loop->now - next) / period + 1;
+        next = skipped > (UINT64_MAX - next) / period ? UINT64_MAX
+                                                       : next + skipped * period;
+    }
+    int rc = tick_timer_start_at(loop, t, next);
+    return rc < 0 ? rc : (int64_t)skipped;
 }
 
 int tick__timers_timeout_ms(const tick_loop *loop)

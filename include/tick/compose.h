@@ -42,7 +42,12 @@
  * inner future, like TICK_AWAIT, because its own result is the inner
  * future's: pass tick_future_ref(f) to keep yours. A NULL inner future
  * (a failed allocation upstream) makes tick_timeout() return NULL, so the
- * -ENOMEM reaches the await.
+ * -ENOMEM reaches the await. When the timeout itself cannot be allocated
+ * (NULL too), inner is consumed as a timeout cancelled at once: it is
+ * cancelled unless another handle waits on it, so a tick_sleep() inside
+ * is not left holding its timer. (gather and first_of leave their
+ * children alone when they fail: the caller still holds them, and
+ * cancels what it no longer wants.)
  *
  * Cancellation: cancelling a combinator cancels every child still pending
  * (or the inner future), then completes with -ECANCELED once they have all

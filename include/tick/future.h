@@ -74,8 +74,8 @@ struct tick_future {
     const tick_future_ops *ops;
     int32_t err;                 /* 0 or -errno once done */
     uint32_t refs : 24;
-    uint32_t state : 2;
-    uint32_t sub : 6;            /* bits private to the embedding type */
+    uint32_t state : 2;          /* 6 bits left: an embedding type keeps
+                                  * its own state in its own fields */
 };
 
 /* Heap future with one reference for the caller. 0 or -ENOMEM. */

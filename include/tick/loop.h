@@ -134,6 +134,18 @@ TICK_API int tick_loop_run(tick_loop *loop);
  * block is true. Returns the number of handles run, or -errno. */
 TICK_API int tick_loop_run_once(tick_loop *loop, bool block);
 
+/*
+ * Run non-blocking ticks until the loop is idle: a tick that polled no
+ * event, ran no handle and left nothing ready, so everything that could
+ * happen without waiting (cancelled futures settling, finished tasks
+ * freeing, closes completing) has happened. Timers not yet due are not
+ * waited for. Returns 0 once idle, -EBUSY if still busy after max_ticks
+ * (a handle that reschedules itself forever; 0 = no bound), -EINVAL when
+ * called from inside a tick, or -errno on a fatal epoll failure. Replaces
+ * "run a few ticks to let things settle" before tick_loop_close().
+ */
+TICK_API int tick_loop_run_until_idle(tick_loop *loop, unsigned max_ticks);
+
 /* Declared in future.h; repeated so this header stands alone. */
 struct tick_future;
 

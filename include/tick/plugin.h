@@ -103,8 +103,10 @@
 extern "C" {
 #endif
 
-#define TICK_PLUGIN_ABI_MAJOR 2   /* 2.0: scopes (tick_task, tick_handle) */
-#define TICK_PLUGIN_ABI_MINOR 1   /* 2.1: flags, reconfigure (leases, listen.h) */
+#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.0: tick_task's own flags, resume offset;
+                                     descriptor flags and reconfigure();
+                                     2.0: scopes (tick_task, tick_handle) */
+#define TICK_PLUGIN_ABI_MINOR 0
 #define TICK_PLUGIN_SYMBOL "tick_plugin_descriptor"
 
 typedef struct tick_instance tick_instance;  /* owned by the daemon */
@@ -119,8 +121,7 @@ typedef struct tick_plugin {
     int (*start)(tick_instance *in);
     void (*stop)(tick_instance *in);
     void (*release)(tick_instance *in);   /* optional */
-    /* ---- ABI 2.1: read only from plugins built for minor >= 1 (an older
-     * plugin's descriptor ends above) ---- */
+    /* ---- since ABI 3.0 (every 3.x descriptor has these) ---- */
     unsigned flags;                       /* TICK_PLUGIN_* below */
     /* Optional: change keys of a running instance in place on reload.
      * Called (with the instance's scope current) once per key whose value

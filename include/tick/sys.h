@@ -78,6 +78,13 @@ extern "C" {
  * that signal completes at once (a SIGHUP sent between two reloads is not
  * lost). Cancelling the future just removes the waiter.
  * -EINVAL (as a failed future) for SIGKILL, SIGSTOP or a bad number.
+ * Out of memory (NULL, or a future failed with -ENOMEM): the wait was not
+ * made and the signal is as it was. One not owned yet is left alone (not
+ * blocked, not in the mask: nothing is left blocked and unread). One the
+ * loop owns stays in the signalfd's mask and is read as ever, a delivery
+ * with nobody waiting is remembered, and the next wait that can be made
+ * completes with it at once: a caller whose wait failed must try again
+ * (later, say from a timer), or it never hears the signal.
  */
 TICK_API tick_future *tick_signal_wait(tick_loop *loop, int signo);
 

@@ -112,8 +112,14 @@ struct tick_task {
     /* private */
     tick_handle step;            /* runs the body; also the await callback */
     const tick_task_class *cls;
-    void *resume;                /* label address; NULL before the start */
     tick_future *awaited;        /* last awaited future (one reference) */
+    /* The resume point: the label's offset from cls->step, plus one (0
+     * before the start). A 32-bit offset instead of a label address
+     * leaves room in the 128 bytes for the task's own fields. */
+    int32_t resume;
+    uint16_t cancelling;         /* requests not undone, saturating */
+    uint8_t flags;               /* engine use (task.c) */
+    uint8_t spare_;
     /* The owning scope and the task's membership in it are step.scope and
      * step.scope_link: a task costs 128 bytes. */
 };
@@ -156,24 +162,20 @@ TICK_API tick_task *tick_task_current(tick_loop *loop);
 #define TICK__CAT(a, b) TICK__CAT2(a, b)
 #define TICK__LABEL(n) TICK__CAT(tick__resume_, n)
 
-/* GCC 12+ mistakes a stored label address for a dangling pointer to a
- * local; a resume point is exactly what labels-as-values are for. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+/* A resume point is a label address kept as its offset from the task's
+ * step function (t->cls->step, in the same object file as the label), so
+ * it fits in 32 bits; the address is rebuilt for the goto. The end
+ * label's address is taken so that a body without any await still has
+ * one (clang refuses an indirect goto otherwise). */
 #define TICK__SAVE_RESUME(t, n)                                             \
-    _Pragma("GCC diagnostic push")                                          \
-    _Pragma("GCC diagnostic ignored \"-Wdangling-pointer\"")                \
-    (t)->resume = &&TICK__LABEL(n);                                         \
-    _Pragma("GCC diagnostic pop")
-#else
-#define TICK__SAVE_RESUME(t, n) (t)->resume = &&TICK__LABEL(n);
-#endif
+    (t)->resume = (int32_t)((intptr_t)(uintptr_t)&&TICK__LABEL(n) -         \
+                            (intptr_t)(uintptr_t)(t)->cls->step) + 1;
 
-/* The address of the end label is taken so that a body without any await
- * still has one (clang refuses an indirect goto otherwise). */
 #define TICK_BEGIN(t)                                                       \
     do {                                                                    \
         if ((t)->resume)                                                    \
-            goto *(t)->resume;                                              \
+            goto *(void *)((uintptr_t)(t)->cls->step +                      \
+                           (uintptr_t)(intptr_t)((t)->resume - 1));         \
         (void)&&tick__end_;                                                 \
     } while (0)
 

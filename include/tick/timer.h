@@ -13,8 +13,8 @@
  *     {
  *         struct beat *b = tick_container_of(h, struct beat, t.handle);
  *         puts("beat");
- *         // periodic without drift: deadline += period, not now + period
- *         tick_timer_start_at(tick_loop_current(), &b->t, b->t.deadline + b->period);
+ *         // periodic: on the grid, missed beats skipped (see below)
+ *         tick_timer_repeat(tick_loop_current(), &b->t, b->period);
  *     }
  *     ...
  *     tick_timer_init(&b->t, "beat", beat_fire);
@@ -60,6 +60,20 @@ TICK_API int tick_timer_start_at(tick_loop *loop, tick_timer *t, uint64_t deadli
 TICK_API bool tick_timer_stop(tick_loop *loop, tick_timer *t);
 static inline bool tick_timer_armed(const tick_timer *t)
 { return t->heap_index != UINT32_MAX; }
+
+/*
+ * Periodic timers, one policy. Called from t's callback (t has just
+ * fired), arm t for its next beat: t->deadline + period, so beats stay on
+ * the grid of the first deadline and never drift with the time the loop
+ * spent elsewhere (never now + period). When the loop was held up for a
+ * whole period or more, the beats it missed are skipped, not fired back
+ * to back: t is armed for the first grid point after tick_now(). Returns
+ * the number of beats skipped (0 when on time), or -EINVAL (period 0) or
+ * -ENOMEM (timer heap growth; t is then not armed). Arm the first beat
+ * with tick_call_later() or tick_timer_start_at(). Deadlines saturate at
+ * UINT64_MAX ("never") instead of wrapping.
+ */
+TICK_API int64_t tick_timer_repeat(tick_loop *loop, tick_timer *t, uint64_t period);
 
 /* A future that completes with result 0 after ns (NULL on -ENOMEM). */
 TICK_API tick_future *tick_sleep(tick_loop *loop, uint64_t ns);

@@ -7,11 +7,13 @@
  *     message = alive        ; default "alive"
  *
  * Each beat logs the message at info and sets the instance status to
- * "beat N". One task sleeps until the next absolute deadline, advanced by
- * `deadline += interval` (never `now + interval`), so beats do not drift
- * with the time the loop spent elsewhere. Being a task, it belongs to the
- * instance: the daemon cancels it before stop(), and nothing is left
- * armed when the module is unloaded.
+ * "beat N". One timer re-arms itself with tick_timer_repeat(), the
+ * engine's periodic policy: on the grid of the first beat (never
+ * `now + interval`, so beats do not drift), and beats missed while the
+ * loop was held up are skipped and counted, not fired back to back.
+ * Armed in start(), the timer belongs to the instance's scope: the daemon
+ * stops it with the scope before stop(), and nothing is left armed when
+ * the module is unloaded.
  *
  * Built only against the public headers, as an outside plugin would be.
  */
@@ -23,12 +25,11 @@
 #define HEARTBEAT_DEFAULT_MESSAGE "alive"
 
 struct heartbeat {
-    tick_task task;              /* sleeps between beats */
+    tick_timer beat;
     tick_instance *in;
     uint64_t interval;           /* ns, > 0 */
-    uint64_t deadline;           /* next beat, absolute monotonic ns */
     uint64_t beats;
-    bool started;                /* task started: stop() drops its reference */
+    uint64_t skipped;            /* beats missed while the loop was held up */
     char message[256];
 };
 
@@ -67,52 +68,26 @@ static int heartbeat_configure(tick_instance *in, const char *key,
     return tick_instance_error(in, "unknown key '%s'", key);
 }
 
-/* a + b, or UINT64_MAX ("never") rather than a wrap to the past: the
- * longest interval tick_parse_duration accepts (~584 years) would
- * otherwise make the first deadline "now" */
-static uint64_t sat_add(uint64_t a, uint64_t b)
+static void heartbeat_fire(tick_handle *h)
 {
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
+    struct heartbeat *hb = tick_container_of(h, struct heartbeat, beat.handle);
+    int64_t skipped;
 
-/* The next deadline after a beat. Normally deadline + interval; when the
- * loop was held up for more than a whole period, skip the missed beats
- * rather than firing them back to back, staying on the original grid. */
-static uint64_t heartbeat_next(const struct heartbeat *hb, uint64_t now)
-{
-    uint64_t next = sat_add(hb->deadline, hb->interval);
-    if (next <= now)
-        next = sat_add(next, ((now - next) / hb->interval + 1) * hb->interval);
-    return next;
-}
-
-static int heartbeat_step(tick_task *t)
-{
-    struct heartbeat *hb = tick_container_of(t, struct heartbeat, task);
-    tick_loop *loop = tick_task_loop(t);
-    intptr_t rc;
-
-    TICK_BEGIN(t);
-    hb->deadline = sat_add(tick_now(loop), hb->interval);
-    for (;;) {
-        uint64_t now = tick_now(loop);
-        uint64_t wait = hb->deadline > now ? hb->deadline - now : 0;
-        TICK_AWAIT(t, tick_sleep(loop, wait), rc);
-        if (rc < 0)
-            TICK_FAIL(t, rc);     /* -ECANCELED on stop: nothing to clean */
-        hb->beats++;
-        tick_log(TICK_LOG_INFO, "%s", hb->message);
-        tick_instance_set_status(hb->in, "beat %llu",
-                                 (unsigned long long)hb->beats);
-        hb->deadline = heartbeat_next(hb, tick_now(loop));
+    hb->beats++;
+    tick_log(TICK_LOG_INFO, "%s", hb->message);
+    tick_instance_set_status(hb->in, "beat %llu", (unsigned long long)hb->beats);
+    skipped = tick_timer_repeat(tick_instance_loop(hb->in), &hb->beat, hb->interval);
+    if (skipped < 0) {
+        tick_log(TICK_LOG_ERR, "cannot arm the next beat: %s", strerror((int)-skipped));
+        tick_instance_set_status(hb->in, "stopped after beat %llu: %s",
+                                 (unsigned long long)hb->beats, strerror((int)-skipped));
+    } else if (skipped > 0) {
+        hb->skipped += (uint64_t)skipped;
+        tick_log(TICK_LOG_NOTICE, "%lld beat%s skipped (the loop was held up), %llu in all",
+                 (long long)skipped, skipped == 1 ? "" : "s",
+                 (unsigned long long)hb->skipped);
     }
-    TICK_END(t);
 }
-
-static const tick_task_class heartbeat_task_class = {
-    .step = heartbeat_step,
-    .free = NULL,                /* lives in the instance memory */
-};
 
 static int heartbeat_start(tick_instance *in)
 {
@@ -120,13 +95,12 @@ static int heartbeat_start(tick_instance *in)
     int rc;
 
     hb->in = in;
-    hb->beats = 0;
-    rc = tick_task_start(tick_instance_loop(in), &hb->task, "heartbeat",
-                         &heartbeat_task_class);
+    hb->beats = hb->skipped = 0;
+    tick_timer_init(&hb->beat, "heartbeat", heartbeat_fire);
+    rc = tick_call_later(tick_instance_loop(in), &hb->beat, hb->interval);
     if (rc < 0)
-        return tick_instance_error(in, "cannot start the beat task: %s",
+        return tick_instance_error(in, "cannot arm the beat timer: %s",
                                    strerror(-rc));
-    hb->started = true;
     tick_instance_set_status(in, "beat 0");
     return 0;
 }
@@ -135,13 +109,12 @@ static void heartbeat_stop(tick_instance *in)
 {
     struct heartbeat *hb = tick_instance_data(in);
 
-    /* The daemon already cancelled and drained the task; cancel again in
-     * case stop() is reached another way (harmless when finished). */
-    if (hb->started) {
-        tick_task_cancel(&hb->task);
-        tick_future_unref(tick_task_future(&hb->task));
-        hb->started = false;
-    }
+    /* The daemon already stopped the timer with the instance's scope; stop
+     * it again in case stop() is reached another way (harmless). Instance
+     * memory starts zeroed, not as an initialised timer: only a started
+     * instance has one. */
+    if (hb->in)
+        tick_timer_stop(tick_instance_loop(in), &hb->beat);
 }
 
 TICK_PLUGIN(.name = "heartbeat", .version = "1.0",

@@ -234,7 +234,10 @@ START_TEST(sigusr1_logs_stats)
     ck_assert_msg(h && r, "%s", echo);
     ck_assert_int_eq(sscanf(h, "handler_ms=%lf", &handler_ms), 1);
     ck_assert_int_eq(sscanf(r, "handles_run=%llu", &handles_run), 1);
-    ck_assert_msg(handler_ms > 0 && handles_run >= 3, "%s", echo);
+    /* 2, not 3: READY=1 goes out before the loop's first tick, so the
+     * client's connect can be in the backlog when the accept task first
+     * runs, and that accept completes without a suspension (a step) */
+    ck_assert_msg(handler_ms > 0 && handles_run >= 2, "%s", echo);
     free(log);
     close(fd);
     e2e_stop(&d, 5000);

@@ -94,10 +94,10 @@ START_TEST(heartbeat_lifecycle)
 
     ck_assert_int_eq(tickd_instance_start(in, &err), 0);
     ck_assert_int_eq(in->state, TICKD_INSTANCE_RUNNING);
-    /* the beat task was started with the instance's scope current */
+    /* the beat timer was armed with the instance's scope current */
     tick_scope_stats st;
     tick_scope_get_stats(&in->scope, &st, false);
-    ck_assert_uint_eq(st.count[TICK_SCOPE_TASK], 1);
+    ck_assert_uint_eq(st.count[TICK_SCOPE_TIMER], 1);
     RUN_UNTIL(strcmp(in->status, "beat 3") == 0, 1000);
     ck_assert_int_ge(status_changes, 4);
 

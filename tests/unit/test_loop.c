@@ -312,6 +312,36 @@ START_TEST(oom_on_new)
 }
 END_TEST
 
+/* run_until_idle: a chain of handles each scheduling the next runs to
+ * its end (one per tick) and the call returns 0 once nothing is ready;
+ * a handle that reschedules itself forever gives -EBUSY at the bound. */
+struct chain { tick_handle h; int left, ran; bool forever; };
+static void chain_run(tick_handle *h)
+{
+    struct chain *c = tick_container_of(h, struct chain, h);
+    c->ran++;
+    if (c->forever || --c->left > 0)
+        tick_call_soon(loop, h);
+}
+
+START_TEST(run_until_idle_settles_chains)
+{
+    struct chain c = { .left = 5 };
+    tick_handle_init(&c.h, "chain", chain_run);
+    tick_call_soon(loop, &c.h);
+    ck_assert_int_eq(tick_loop_run_until_idle(loop, 0), 0);
+    ck_assert_int_eq(c.ran, 5);
+    ck_assert(!tick_handle_scheduled(&c.h));
+
+    c.forever = true;
+    tick_call_soon(loop, &c.h);
+    ck_assert_int_eq(tick_loop_run_until_idle(loop, 10), -EBUSY);
+    ck_assert_int_eq(c.ran, 15);
+    tick_handle_cancel(&c.h);
+    ck_assert_int_eq(tick_loop_run_until_idle(loop, 10), 0);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
     Suite *s = suite_create("loop");
@@ -332,6 +362,7 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, slow_handle_reported);
     tcase_add_test(tc, slow_handle_that_frees_its_name);
     tcase_add_test(tc, oom_on_new);
+    tcase_add_test(tc, run_until_idle_settles_chains);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -154,6 +154,51 @@ START_TEST(task_waits_for_sighup)
 }
 END_TEST
 
+static bool blocked(int signo)
+{
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    return sigismember(&cur, signo);
+}
+
+/* Allocation failure on every allocation of a signal wait: the first wait
+ * of a signal leaves it unblocked when it fails (nothing blocked and
+ * unread); once the loop owns it, a failed wait leaves it in the mask,
+ * the delivery is remembered and the next wait gets it. */
+START_TEST(wait_out_of_memory_loses_no_signal)
+{
+    tick_future *f = NULL;
+    unsigned long n;
+    for (n = 1; n < 100; n++) {
+        tick_test_fail_alloc_after(n);
+        f = tick_signal_wait(loop, SIGUSR2);
+        bool failed = !f || tick_future_error(f) == -ENOMEM;
+        tick_test_fail_alloc_after(0);
+        if (!failed)
+            break;
+        ck_assert_msg(!blocked(SIGUSR2), "failed wait %lu left SIGUSR2 blocked", n);
+        tick_future_unref(f);
+        f = NULL;
+    }
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_ge(n, 2);                         /* the waiter and the state */
+    ck_assert(blocked(SIGUSR2) && !tick_future_done(f));
+    tick_future_cancel(f);
+    tick_future_unref(f);
+
+    /* owned now: a failed wait, then a delivery nobody waits for */
+    tick_test_fail_alloc_after(1);
+    ck_assert_ptr_null(tick_signal_wait(loop, SIGUSR2));
+    ck_assert(blocked(SIGUSR2));
+    raise(SIGUSR2);
+    ck_assert_int_eq(tick_loop_run_until_idle(loop, 100), 0);
+    f = tick_signal_wait(loop, SIGUSR2);            /* the retry gets it */
+    ck_assert(tick_future_done(f));
+    ck_assert_int_eq(tick_future_result(f), SIGUSR2);
+    tick_future_unref(f);
+}
+END_TEST
+
 static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
@@ -166,6 +211,7 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, cancel_removes_the_waiter);
     tcase_add_test(tc, bad_signals_fail);
     tcase_add_test(tc, task_waits_for_sighup);
+    tcase_add_test(tc, wait_out_of_memory_loses_no_signal);
     suite_add_tcase(s, tc);
     return s;
 }

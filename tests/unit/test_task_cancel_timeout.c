@@ -148,6 +148,25 @@ START_TEST(outer_task_cancelled_before_deadline)
 }
 END_TEST
 
+/* Cancellation requests are counted in the task's own 16-bit field, not
+ * in three spare bits of its future: 1000 requests are 1000, and each
+ * uncancel undoes one. */
+START_TEST(cancel_count_is_not_capped)
+{
+    struct sleeper s;
+    sleeper_start(&s, 10 * TICK_SEC, 0);
+    s.swallow = true;
+    tick_loop_run_once(loop, false);                 /* suspended in its sleep */
+    for (int i = 0; i < 1000; i++)
+        ck_assert(tick_task_cancel(&s.task));
+    ck_assert_uint_eq(tick_task_cancelling(&s.task), 1000);
+    RUN_UNTIL(s.done, 100);                          /* one swallowed: 999 */
+    ck_assert_uint_eq(tick_task_cancelling(&s.task), 999);
+    ck_assert_uint_eq(tick_task_uncancel(&s.task), 998);
+    tick_future_unref(&s.task.future);
+}
+END_TEST
+
 /* timeout(gather(tasks)): every task is cancelled and cleans up before the
  * timeout reports. */
 START_TEST(timeout_around_gather_of_tasks)
@@ -211,6 +230,7 @@ static Suite *cancel_timeout_suite(void)
     tcase_add_test(tc, nested_inner_deadline_first);
     tcase_add_test(tc, swallowed_by_inner_task);
     tcase_add_test(tc, outer_task_cancelled_before_deadline);
+    tcase_add_test(tc, cancel_count_is_not_capped);
     tcase_add_test(tc, timeout_around_gather_of_tasks);
     tcase_add_test(tc, timeout_around_shared_event_wait);
     suite_add_tcase(s, tc);

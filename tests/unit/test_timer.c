@@ -62,24 +62,37 @@ START_TEST(stop_disarms)
 }
 END_TEST
 
-/* Periodic re-arm with deadline += period keeps the schedule exact. */
-struct periodic { tick_timer t; uint64_t first, period; int beats; };
+/* tick_timer_repeat, the one periodic policy: on the first deadline's
+ * grid (no drift), and a stall of several periods skips the missed beats
+ * (counted) instead of firing them back to back. */
+struct periodic { tick_timer t; uint64_t first, period, skipped; int beats; };
 static void periodic_fire(tick_handle *h)
 {
     struct periodic *p = tick_container_of(h, struct periodic, t.handle);
     p->beats++;
-    if (p->beats < 5)
-        tick_timer_start_at(loop, &p->t, p->t.deadline + p->period);
+    if (p->beats == 2) {              /* a handle holds the loop up 3.5 periods */
+        struct timespec ts = { 0, (long)(7 * TICK_MSEC) };
+        nanosleep(&ts, NULL);
+        tick_now_update(loop);
+    }
+    if (p->beats < 5) {
+        int64_t k = tick_timer_repeat(loop, &p->t, p->period);
+        ck_assert_int_ge(k, 0);
+        p->skipped += (uint64_t)k;
+        ck_assert_uint_gt(p->t.deadline, tick_now(loop));
+    }
 }
 
-START_TEST(periodic_rearm_without_drift)
+START_TEST(periodic_repeat_on_the_grid_skips_missed_beats)
 {
     struct periodic p = { .period = 2 * TICK_MSEC };
     tick_timer_init(&p.t, "beat", periodic_fire);
     tick_call_later(loop, &p.t, p.period);
     p.first = p.t.deadline;
     RUN_UNTIL(p.beats == 5, 10000);
-    ck_assert_uint_eq(p.t.deadline, p.first + 4 * p.period);
+    ck_assert_uint_ge(p.skipped, 3);
+    ck_assert_uint_eq(p.t.deadline, p.first + (4 + p.skipped) * p.period);
+    ck_assert_int_eq(tick_timer_repeat(loop, &p.t, 0), -EINVAL);
 }
 END_TEST
 
@@ -174,7 +187,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, equal_deadlines_fire_fifo);
     tcase_add_test(tc, never_fires_early);
     tcase_add_test(tc, stop_disarms);
-    tcase_add_test(tc, periodic_rearm_without_drift);
+    tcase_add_test(tc, periodic_repeat_on_the_grid_skips_missed_beats);
     tcase_add_test(tc, sleep_wakes_in_the_resolving_tick);
     tcase_add_test(tc, cancel_sleep_disarms_and_frees);
     tcase_add_test(tc, sleep_oom);
