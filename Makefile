@@ -136,7 +136,7 @@ $(BUILD)/tests/test_daemon_%: tests/unit/test_daemon_%.c tests/unit/helpers.h $(
 	    -rdynamic -o $@ $< $(LDFLAGS_ALL) $(DAEMON_LIB_OBJ) -Wl,--whole-archive $(LIBTICK) -Wl,--no-whole-archive \
 	    $(INIH_LIBS) $(CHECK_LIBS) $(SYS_LIBS)
 
-$(BUILD)/tests/e2e_%: tests/e2e/%.c $(wildcard tests/e2e/*.h)
+$(BUILD)/tests/e2e_%: tests/e2e/%.c $(wildcard tests/e2e/*.h) $(wildcard include/tick/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/e2e -o $@ $< $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
 
