@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "instance.h"
 #include "listen.h"
 #include "log.h"
@@ -244,7 +245,7 @@ static int configure_one(tick_instance *in, const char *key, const char *value,
 int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
                        tick_instance **out, struct tickd_error *err)
 {
-    tick_instance *in = calloc(1, sizeof *in);
+    tick_instance *in = tick__calloc(1, sizeof *in);
     int rc;
 
     *out = NULL;
@@ -260,7 +261,7 @@ int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
         free(in);
         return rc;
     }
-    in->data = calloc(1, in->mod->desc->instance_size ? in->mod->desc->instance_size : 1);
+    in->data = tick__calloc(1, in->mod->desc->instance_size ? in->mod->desc->instance_size : 1);
     if (!in->data) {
         tickd_module_put(in->mod);
         tickd_section_free(in->conf);
@@ -513,7 +514,7 @@ static void batch_finish(tick_handle *h)
 int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
                      enum tickd_stop_mode mode, tickd_stop_done_fn done, void *arg)
 {
-    struct tickd_stop *b = calloc(1, sizeof *b);
+    struct tickd_stop *b = tick__calloc(1, sizeof *b);
     tick_link *l, *next;
 
     if (!b) {
