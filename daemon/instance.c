@@ -28,7 +28,40 @@ struct tickd_stop {
     tick_handle finish;
     tickd_stop_done_fn done;
     void *arg;
+    bool reserved;              /* one of stop_reserve[], not malloc'd */
 };
+
+/* Batches for when one cannot be allocated: a stop must complete, out of
+ * memory or not (SIGTERM would never finish otherwise). One is in use
+ * from tickd_stop_begin() to batch_finish(); at most a handful of stop
+ * batches are ever in flight at once (a shutdown, a reload's retirements). */
+#define STOP_RESERVE 16
+static struct tickd_stop stop_reserve[STOP_RESERVE];
+static bool stop_reserve_used[STOP_RESERVE];
+
+static struct tickd_stop *batch_alloc(void)
+{
+    struct tickd_stop *b = tick__calloc(1, sizeof *b);
+    if (b)
+        return b;
+    for (size_t i = 0; i < STOP_RESERVE; i++)
+        if (!stop_reserve_used[i]) {
+            stop_reserve_used[i] = true;
+            b = &stop_reserve[i];
+            memset(b, 0, sizeof *b);
+            b->reserved = true;
+            return b;
+        }
+    return NULL;
+}
+
+static void batch_release(struct tickd_stop *b)
+{
+    if (b->reserved)
+        stop_reserve_used[b - stop_reserve] = false;
+    else
+        free(b);
+}
 
 static const char *iname(const tick_instance *in) { return in->conf->name; }
 
@@ -506,7 +539,7 @@ static void batch_finish(tick_handle *h)
     tickd_stop_done_fn done = b->done;
     void *arg = b->arg;
 
-    free(b);
+    batch_release(b);
     if (done)
         done(arg);
 }
@@ -514,11 +547,14 @@ static void batch_finish(tick_handle *h)
 int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
                      enum tickd_stop_mode mode, tickd_stop_done_fn done, void *arg)
 {
-    struct tickd_stop *b = tick__calloc(1, sizeof *b);
+    struct tickd_stop *b = batch_alloc();
     tick_link *l, *next;
 
     if (!b) {
-        /* No memory for a batch: stop without waiting for the tasks. */
+        /* No memory and every reserved batch in use (more than
+         * STOP_RESERVE stops in flight whose allocation failed): stop
+         * without waiting for the tasks, and report the end now, so that
+         * the caller's count of batches still comes down. */
         while (!tick_list_empty(list)) {
             tick_instance *in = tick_container_of(list->next, tick_instance, link);
             tick_link_remove(&in->link);
@@ -526,6 +562,8 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
             cancel_scope(in, "stopping");
             instance_advance(in);
         }
+        if (done)
+            done(arg);
         return -ENOMEM;
     }
     b->loop = loop;
