@@ -68,14 +68,14 @@ SYS_LIBS   := -ldl -lpthread
 all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 
 # The built-in default configuration is $(SYSCONFDIR)/tickd/tickd.ini, as
-# the unit's @SYSCONFDIR@. main.o depends on a stamp holding the value, so
+# the unit's @SYSCONFDIR@. run.o depends on a stamp holding the value, so
 # a build with another SYSCONFDIR recompiles it (and only it).
 SYSCONF_STAMP := $(BUILD)/sysconfdir.stamp
 $(shell mkdir -p '$(BUILD)' && { [ "$$(cat '$(SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
     printf '%s\n' '$(SYSCONFDIR)' > '$(SYSCONF_STAMP)'; })
-$(BUILD)/obj/daemon/main.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
-$(BUILD)/obj/daemon/main.o: $(SYSCONF_STAMP)
-$(BUILD)/obj/daemon/main.o $(BUILD)/obj/daemon/control.o $(BUILD)/obj/daemon/ctl.o: \
+$(BUILD)/obj/daemon/run.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
+$(BUILD)/obj/daemon/run.o: $(SYSCONF_STAMP)
+$(BUILD)/obj/daemon/run.o $(BUILD)/obj/daemon/control.o $(BUILD)/obj/daemon/ctl.o: \
     CFLAGS_ALL += -DTICKD_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)

@@ -144,7 +144,6 @@ void tickd_reload_verdict(struct tickd *d, bool ok, const char *msg)
 {
     struct tickd_control *ctl = &control;
 
-    (void)d;
     ctl->verdicts++;
     for (tick_link *l = ctl->waiting.next, *next; l != &ctl->waiting; l = next) {
         struct ctl_conn *c = tick_container_of(l, struct ctl_conn, wait);
@@ -152,6 +151,8 @@ void tickd_reload_verdict(struct tickd *d, bool ok, const char *msg)
         if (c->target <= ctl->verdicts)
             answer(c, ok, msg ? msg : "");
     }
+    if (tickd_test_hook)
+        tickd_test_hook(d, TICKD_TEST_RELOADED);
 }
 
 /* Run the requested reloads: one tickd_reload() for all, as SIGHUP. */
