@@ -152,7 +152,7 @@ void tickd_reload_verdict(struct tickd *d, bool ok, const char *msg)
             answer(c, ok, msg ? msg : "");
     }
     if (tickd_test_hook)
-        tickd_test_hook(d, TICKD_TEST_RELOADED);
+        tickd_test_hook(d, TICKD_TEST_RELOADED, ok);
 }
 
 /* Run the requested reloads: one tickd_reload() for all, as SIGHUP. */

@@ -12,7 +12,7 @@
 #include "notify.h"
 
 struct tickd tickd_main;
-void (*tickd_test_hook)(struct tickd *d, enum tickd_test_event ev);
+void (*tickd_test_hook)(struct tickd *d, enum tickd_test_event ev, bool ok);
 
 size_t tickd_running_count(const struct tickd *d)
 {

@@ -56,9 +56,9 @@ int tickd_run(int argc, char **argv);
 
 /* Tests only (test_daemon_oom_walk.c): called from the loop thread when
  * start-up succeeded, when a reload begins and at each reload verdict.
- * NULL in tickd. */
+ * ok: the verdict's (true for the others). NULL in tickd. */
 enum tickd_test_event { TICKD_TEST_READY, TICKD_TEST_RELOAD_BEGIN, TICKD_TEST_RELOADED };
-extern void (*tickd_test_hook)(struct tickd *d, enum tickd_test_event ev);
+extern void (*tickd_test_hook)(struct tickd *d, enum tickd_test_event ev, bool ok);
 
 /* daemon.c: lists and timers of d (d->loop set later, before use) */
 void tickd_init(struct tickd *d);

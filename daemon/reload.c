@@ -416,7 +416,7 @@ void tickd_reload(struct tickd *d)
         return;
     }
     if (tickd_test_hook)
-        tickd_test_hook(d, TICKD_TEST_RELOAD_BEGIN);
+        tickd_test_hook(d, TICKD_TEST_RELOAD_BEGIN, true);
     tickd_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
                  (unsigned long long)monotonic_usec());
     tickd_log(TICK_LOG_INFO, "reloading %s", d->config_path);

@@ -425,7 +425,7 @@ int tickd_run(int argc, char **argv)
                   TICKD_VERSION, tickd_running_count(d),
                   tickd_running_count(d) == 1 ? "" : "s", d->config_path);
         if (tickd_test_hook)
-            tickd_test_hook(d, TICKD_TEST_READY);
+            tickd_test_hook(d, TICKD_TEST_READY, true);
     }
 
     rc = tick_loop_run(d->loop);
