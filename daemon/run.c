@@ -115,7 +115,8 @@ static void signal_fired(tick_handle *h);
 static void signal_retry_later(struct tickd *d, struct tickd_sigwatch *w)
 {
     if (tick_call_later(d->loop, &w->retry, SIGNAL_RETRY_NS) < 0)
-        tick_call_soon(d->loop, &w->retry.handle);   /* cannot fail: intrusive */
+        /* cannot fail: a handle is intrusive, scheduling it allocates nothing */
+        tick_call_soon(d->loop, &w->retry.handle);
 }
 
 /* Arm the wait for w's signal, or schedule a retry. 0 when armed. */
