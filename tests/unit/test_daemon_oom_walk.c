@@ -6,7 +6,7 @@
  * (alloc.h), for n = 1, 2, ... until a run completes without reaching
  * the injected failure. Paths: start-up; a reload that adds, changes
  * (in place and by restart) and removes instances; accepting and serving
- * an echo round trip over loopback; and each of them with a SIGHUP and
+ * an echo round trip over loopback and a control `status`; and each of them with a SIGHUP and
  * with a SIGTERM arriving during it. The daemon's test hook
  * (daemon.h) drives each path from the loop thread; signals come from
  * raise()/kill() and are read through the loop's signalfd, as in tickd.
@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "alloc.h"
@@ -83,8 +84,45 @@ static enum variant cur_variant;
 static unsigned long cur_n;
 static int verdicts, verdicts_failed, reload_begins;
 static volatile int echo_ok;      /* written by the client thread */
+static volatile int ctl_ok;
 static pthread_t client;
 static bool client_started;
+
+/* A `status` over the control socket (the daemon's own server): true
+ * when the answer ends with its "ok" line. */
+static int control_status(void)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct timeval tv = { .tv_sec = 2 };
+    char buf[4096];
+    size_t got = 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = 0;
+
+    if (fd < 0)
+        return 0;
+    if (strlen(sock_path) >= sizeof a.sun_path) {
+        close(fd);
+        return 0;
+    }
+    memcpy(a.sun_path, sock_path, strlen(sock_path) + 1);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        send(fd, "status\n", 7, MSG_NOSIGNAL) == 7) {
+        while (got < sizeof buf - 1) {
+            ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            buf[got] = '\0';
+            if ((ok = got >= 3 && strcmp(buf + got - 3, "ok\n") == 0) ||
+                (strncmp(buf, "error", 5) == 0 && strchr(buf, '\n')))
+                break;
+        }
+    }
+    close(fd);
+    return ok;
+}
 
 static void *client_main(void *arg)
 {
@@ -115,6 +153,7 @@ static void *client_main(void *arg)
         }
         close(fd);
     }
+    ctl_ok = control_status();
     kill(getpid(), SIGTERM);
     return NULL;
 }
@@ -199,8 +238,9 @@ static int child_run(void)
     tick_test_fail_alloc_after(0);
     if (client_started)
         pthread_join(client, NULL);
-    fprintf(stderr, "walk child: n=%lu exit %d injected %d verdicts %d echo %d close %d\n",
-            cur_n, rc, injected, verdicts, echo_ok, tickd_main.close_rc);
+    fprintf(stderr, "walk child: n=%lu exit %d injected %d verdicts %d (%d failed) echo %d "
+            "control %d close %d\n", cur_n, rc, injected, verdicts, verdicts_failed, echo_ok,
+            ctl_ok, tickd_main.close_rc);
     if (rc != 0 && rc != 70 && rc != 71 && rc != 78)
         return ST_BAD_EXIT;
     if (tickd_main.close_rc != 0)
@@ -217,7 +257,7 @@ static int child_run(void)
         if (rc != 0)
             return ST_BAD_EXIT;
         /* (a SIGTERM mid-exchange may cancel the echo before it answers) */
-        if (cur_path == P_SERVE && cur_variant != V_TERM && !echo_ok)
+        if (cur_path == P_SERVE && cur_variant != V_TERM && (!echo_ok || !ctl_ok))
             return ST_WORK_UNDONE;
         if ((cur_path == P_RELOAD || (cur_path == P_START && cur_variant == V_HUP)) &&
             (!verdicts || verdicts_failed))
@@ -229,7 +269,7 @@ static int child_run(void)
      * the echo client refused or hung up on */
     if (rc == 0 && cur_path == P_RELOAD && (verdicts_failed || tickd_main.reload_error[0]))
         return ST_ERROR_INJECTED;
-    if (rc == 0 && cur_path == P_SERVE && cur_variant != V_TERM && !echo_ok)
+    if (rc == 0 && cur_path == P_SERVE && cur_variant != V_TERM && (!echo_ok || !ctl_ok))
         return ST_ERROR_INJECTED;
     return rc == 0 ? ST_DONE_INJECTED : ST_ERROR_INJECTED;
 }
