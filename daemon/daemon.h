@@ -1,5 +1,5 @@
 /*
- * daemon.h — the state of the running daemon, shared by main.c (start-up,
+ * daemon.h — the state of the running daemon, shared by run.c (start-up,
  * signals, shutdown), reload.c and stats.c. One per process.
  */
 #ifndef TICKD_DAEMON_H
