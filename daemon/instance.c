@@ -55,6 +55,46 @@ static struct tickd_stop *batch_alloc(void)
     return NULL;
 }
 
+/* With the reserve used up as well: the done(arg) calls owed, run from
+ * one handle (root scope) so that the caller's stack unwinds first. */
+#define STOP_LATE_MAX 64
+static struct {
+    tick_handle h;
+    bool init;
+    size_t n;
+    struct { tickd_stop_done_fn done; void *arg; } q[STOP_LATE_MAX];
+} stop_late;
+
+static void stop_late_run(tick_handle *h)
+{
+    (void)h;
+    while (stop_late.n) {
+        tickd_stop_done_fn done = stop_late.q[0].done;
+        void *arg = stop_late.q[0].arg;
+        memmove(&stop_late.q[0], &stop_late.q[1], --stop_late.n * sizeof stop_late.q[0]);
+        done(arg);
+    }
+}
+
+/* Call done(arg) from a handle; at once only past STOP_LATE_MAX owed. */
+static void stop_late_add(tick_loop *loop, tickd_stop_done_fn done, void *arg)
+{
+    if (!stop_late.init) {
+        tick_handle_init(&stop_late.h, "stop finished (out of memory)", stop_late_run);
+        stop_late.init = true;
+    }
+    if (stop_late.n == STOP_LATE_MAX) {
+        done(arg);
+        return;
+    }
+    if (stop_late.n == 0)      /* not scheduled: the loop's root scope */
+        tick_handle_set_scope(&stop_late.h, tick_loop_scope(loop));
+    stop_late.q[stop_late.n].done = done;
+    stop_late.q[stop_late.n++].arg = arg;
+    /* cannot fail: a handle is intrusive; a no-op when already queued */
+    tick_call_soon(loop, &stop_late.h);
+}
+
 static void batch_release(struct tickd_stop *b)
 {
     if (b->reserved)
@@ -553,8 +593,8 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
     if (!b) {
         /* No memory and every reserved batch in use (more than
          * STOP_RESERVE stops in flight whose allocation failed): stop
-         * without waiting for the tasks, and report the end now, so that
-         * the caller's count of batches still comes down. */
+         * without waiting for the tasks, and report the end from a handle
+         * all the same, so that the caller's count of batches comes down. */
         while (!tick_list_empty(list)) {
             tick_instance *in = tick_container_of(list->next, tick_instance, link);
             tick_link_remove(&in->link);
@@ -563,7 +603,7 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
             instance_advance(in);
         }
         if (done)
-            done(arg);
+            stop_late_add(loop, done, arg);
         return -ENOMEM;
     }
     b->loop = loop;
