@@ -136,6 +136,9 @@ $(BUILD)/tests/test_daemon_%: tests/unit/test_daemon_%.c tests/unit/helpers.h $(
 	    -rdynamic -o $@ $< $(LDFLAGS_ALL) $(DAEMON_LIB_OBJ) -Wl,--whole-archive $(LIBTICK) -Wl,--no-whole-archive \
 	    $(INIH_LIBS) $(CHECK_LIBS) $(SYS_LIBS)
 
+# the daemon OOM walk's reload also restarts a stateful instance
+$(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
+
 $(BUILD)/tests/e2e_%: tests/e2e/%.c $(wildcard tests/e2e/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/e2e -o $@ $< $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)

@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -74,8 +75,8 @@ enum {
     ST_SETUP,
 };
 
-static char dir[256], cfg_path[300], new_path[300], sock_path[300], log_path[300];
-static int echo_port;
+static char dir[256], plugin_dir[300], cfg_path[300], new_path[300], sock_path[300], log_path[300];
+static int echo_port, st_port;
 
 /* ---- the child: the daemon and its driver ---------------------------- */
 
@@ -259,8 +260,10 @@ static int child_run(void)
         /* (a SIGTERM mid-exchange may cancel the echo before it answers) */
         if (cur_path == P_SERVE && cur_variant != V_TERM && (!echo_ok || !ctl_ok))
             return ST_WORK_UNDONE;
+        /* every reload ends in a verdict; a SIGTERM during it may make
+         * that "not reloaded" */
         if ((cur_path == P_RELOAD || (cur_path == P_START && cur_variant == V_HUP)) &&
-            (!verdicts || verdicts_failed))
+            (!verdicts || (verdicts_failed && cur_variant != V_TERM)))
             return ST_WORK_UNDONE;
         return ST_DONE;
     }
@@ -281,7 +284,7 @@ static void write_file(const char *path, const char *body)
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "[daemon]\nplugin_dir = %s\ncontrol_socket = %s\nstop_timeout = 1s\n"
-            "log_level = debug\n%s", TICK_TEST_PLUGIN_DIR, sock_path, body);
+            "log_level = debug\n%s", plugin_dir, sock_path, body);
     ck_assert_int_eq(fclose(f), 0);
 }
 
@@ -292,34 +295,75 @@ static void write_configs(void)
     snprintf(body, sizeof body,
              "[plugin:echo]\nmodule = echo\nlisten = 127.0.0.1:%d\nmax_clients = 4\n"
              "[plugin:hb]\nmodule = heartbeat\ninterval = 1s\nmessage = one\n"
-             "[plugin:gone]\nmodule = heartbeat\ninterval = 1s\n", echo_port);
+             "[plugin:gone]\nmodule = heartbeat\ninterval = 1s\n"
+             "[plugin:st]\nmodule = stateful\nlisten = 127.0.0.1:%d\n"
+             "label = a\n", echo_port, st_port);
     write_file(cfg_path, body);
-    /* echo changed in place, hb changed, gone removed, added added */
+    /* echo changed in place, hb changed, gone removed, added added, st
+     * (stateful) stopped before its successor starts */
     snprintf(body, sizeof body,
              "[plugin:echo]\nmodule = echo\nlisten = 127.0.0.1:%d\nmax_clients = 8\n"
              "[plugin:hb]\nmodule = heartbeat\ninterval = 2s\nmessage = two\n"
-             "[plugin:added]\nmodule = heartbeat\ninterval = 1s\n", echo_port);
+             "[plugin:added]\nmodule = heartbeat\ninterval = 1s\n"
+             "[plugin:st]\nmodule = stateful\nlisten = 127.0.0.1:%d\n"
+             "label = b\n", echo_port, st_port);
     write_file(new_path, body);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* from/name.so into plugin_dir, mode 0755 (StrictModes) */
+static void copy_plugin(const char *from, const char *name)
+{
+    char src[512], dst[512], buf[65536];
+    ssize_t r;
+    int in, out;
+
+    snprintf(src, sizeof src, "%s/%s.so", from, name);
+    snprintf(dst, sizeof dst, "%s/%s.so", plugin_dir, name);
+    in = open(src, O_RDONLY | O_CLOEXEC);
+    ck_assert_msg(in >= 0, "%s: %s", src, strerror(errno));
+    out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    ck_assert_int_ge(out, 0);
+    while ((r = read(in, buf, sizeof buf)) > 0)
+        ck_assert_int_eq(write(out, buf, (size_t)r), r);
+    ck_assert_int_eq(r, 0);
+    close(in);
+    ck_assert_int_eq(fchmod(out, 0755), 0);
+    close(out);
 }
 
 static void setup_dir(void)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    int fd;
-
     snprintf(dir, sizeof dir, "/tmp/tickd-oomwalk-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(cfg_path, sizeof cfg_path, "%s/tickd.ini", dir);
     snprintf(new_path, sizeof new_path, "%s/new.ini", dir);
     snprintf(sock_path, sizeof sock_path, "%s/control", dir);
     snprintf(log_path, sizeof log_path, "%s/run.log", dir);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    echo_port = ntohs(a.sin_port);
-    close(fd);
+    /* the shipped echo and heartbeat, and the stateful fixture, in a
+     * directory of their own: plugin_dir is one directory */
+    snprintf(plugin_dir, sizeof plugin_dir, "%s/plugins", dir);
+    ck_assert_int_eq(mkdir(plugin_dir, 0755), 0);
+    ck_assert_int_eq(chmod(plugin_dir, 0755), 0);
+    copy_plugin(TICK_TEST_PLUGIN_DIR, "echo");
+    copy_plugin(TICK_TEST_PLUGIN_DIR, "heartbeat");
+    copy_plugin(TICK_TEST_PLUGIN_DIR "/../tests/plugins", "stateful");
+    echo_port = free_port();
+    do
+        st_port = free_port();
+    while (st_port == echo_port);
 }
 
 static void teardown_dir(void)
@@ -328,6 +372,13 @@ static void teardown_dir(void)
     unlink(new_path);
     unlink(sock_path);
     unlink(log_path);
+    static const char *const so[] = { "echo", "heartbeat", "stateful" };
+    for (size_t i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s.so", plugin_dir, so[i]);
+        unlink(p);
+    }
+    rmdir(plugin_dir);
     rmdir(dir);
 }
 
