@@ -12,7 +12,7 @@
  * raise()/kill() and are read through the loop's signalfd, as in tickd.
  *
  * Every run must end in a completed operation or a clean error: an exit
- * status of 0, 70, 71 or 78; with nothing injected, 0 and the path's
+ * status of 0, 70, 71 or 78 (not 0: with an error logged); with nothing injected, 0 and the path's
  * work done (the echo answered, the reload's verdicts given). Never a
  * hang (the parent kills a child after a deadline and names n and the
  * path), a lost signal (that is a hang here: the run ends only by the
@@ -38,6 +38,7 @@
 
 #include "alloc.h"
 #include "daemon.h"
+#include "log.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WALK_LSAN 1
@@ -73,6 +74,7 @@ enum {
     ST_LEAK,
     ST_WORK_UNDONE,       /* nothing injected, yet the path's work failed */
     ST_SETUP,
+    ST_SILENT,            /* a failed exit with no error logged */
 };
 
 static char dir[256], plugin_dir[300], cfg_path[300], new_path[300], sock_path[300], log_path[300];
@@ -208,6 +210,23 @@ static int count_fds(void)
     return n;
 }
 
+/* Whether the daemon's log (this child's stderr) has an error line. */
+static bool logged_error(void)
+{
+    char line[1024];
+    bool found = false;
+    FILE *f;
+
+    tickd_log_flush();
+    fflush(stderr);
+    if (!(f = fopen(log_path, "r")))
+        return false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "error: ") != NULL;
+    fclose(f);
+    return found;
+}
+
 static int child_run(void)
 {
     static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
@@ -244,6 +263,8 @@ static int child_run(void)
             ctl_ok, tickd_main.close_rc);
     if (rc != 0 && rc != 70 && rc != 71 && rc != 78)
         return ST_BAD_EXIT;
+    if (rc != 0 && !logged_error())
+        return ST_SILENT;
     if (tickd_main.close_rc != 0)
         return ST_NOT_CLOSED;
     if (count_fds() != fds) {
