@@ -178,6 +178,7 @@ static void signals_disarm(struct tickd *d)
     for (size_t i = 0; i < NSIG_HANDLED; i++) {
         struct tickd_sigwatch *w = &d->sig[i];
         tick_timer_stop(d->loop, &w->retry);
+        tick_handle_cancel(&w->retry.handle);   /* a retry scheduled without a timer */
         if (!w->f)
             continue;
         tick_future_remove_done_callback(w->f, &w->fired);
