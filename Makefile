@@ -68,14 +68,14 @@ SYS_LIBS   := -ldl -lpthread
 all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 
 # The built-in default configuration is $(SYSCONFDIR)/tickd/tickd.ini, as
-# the unit's @SYSCONFDIR@. main.o depends on a stamp holding the value, so
+# the unit's @SYSCONFDIR@. run.o depends on a stamp holding the value, so
 # a build with another SYSCONFDIR recompiles it (and only it).
 SYSCONF_STAMP := $(BUILD)/sysconfdir.stamp
 $(shell mkdir -p '$(BUILD)' && { [ "$$(cat '$(SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
     printf '%s\n' '$(SYSCONFDIR)' > '$(SYSCONF_STAMP)'; })
-$(BUILD)/obj/daemon/main.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
-$(BUILD)/obj/daemon/main.o: $(SYSCONF_STAMP)
-$(BUILD)/obj/daemon/main.o $(BUILD)/obj/daemon/control.o $(BUILD)/obj/daemon/ctl.o: \
+$(BUILD)/obj/daemon/run.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
+$(BUILD)/obj/daemon/run.o: $(SYSCONF_STAMP)
+$(BUILD)/obj/daemon/run.o $(BUILD)/obj/daemon/control.o $(BUILD)/obj/daemon/ctl.o: \
     CFLAGS_ALL += -DTICKD_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
@@ -135,6 +135,9 @@ $(BUILD)/tests/test_daemon_%: tests/unit/test_daemon_%.c tests/unit/helpers.h $(
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -DTICK_TEST_PLUGIN_DIR='"$(abspath $(BUILD))/plugins"' \
 	    -rdynamic -o $@ $< $(LDFLAGS_ALL) $(DAEMON_LIB_OBJ) -Wl,--whole-archive $(LIBTICK) -Wl,--no-whole-archive \
 	    $(INIH_LIBS) $(CHECK_LIBS) $(SYS_LIBS)
+
+# the daemon OOM walk's reload also restarts a stateful instance
+$(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
 
 $(BUILD)/tests/e2e_%: tests/e2e/%.c $(wildcard tests/e2e/*.h) $(wildcard include/tick/*.h)
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "alloc.h"
 #include "config.h"
 #include "log.h"
 #include "tick/plugin.h"
@@ -136,7 +137,7 @@ static int name_insert(struct tickd_config *cfg, size_t idx)
     if ((cfg->nsec + 1) * 2 > cfg->nslots) {
         size_t n = cfg->nslots ? cfg->nslots * 2 : 64;
         size_t *old = cfg->slots, oldn = cfg->nslots;
-        if (!(cfg->slots = calloc(n, sizeof *cfg->slots))) {
+        if (!(cfg->slots = tick__calloc(n, sizeof *cfg->slots))) {
             cfg->slots = old;
             return -ENOMEM;
         }
@@ -187,7 +188,7 @@ static void section_header(struct parse *ps, char *line)
             PERR(ps, "duplicate section [%s], first defined at %s:%d",
                  name, dup->file, dup->line);
         } else if (cfg->nsec == cfg->seccap &&
-                   !(s = realloc(cfg->sec, (cfg->seccap * 2 + 4) * sizeof *s))) {
+                   !(s = tick__realloc(cfg->sec, (cfg->seccap * 2 + 4) * sizeof *s))) {
             PERR(ps, "out of memory");
         } else {
             if (cfg->nsec == cfg->seccap) {
@@ -196,7 +197,7 @@ static void section_header(struct parse *ps, char *line)
             }
             s = &cfg->sec[cfg->nsec];
             *s = (struct tickd_section){
-                .name = strdup(name + 7), .file = strdup(ps->file),
+                .name = tick__strdup(name + 7), .file = tick__strdup(ps->file),
                 .line = ps->lineno, .module_line = ps->lineno,
             };
             if (!s->name || !s->file || name_insert(cfg, cfg->nsec) < 0) {
@@ -318,7 +319,7 @@ static char *reader(char *str, int num, void *stream)
 
 static char *dup_or_err(struct parse *ps, char **slot, const char *value)
 {
-    char *v = strdup(value);
+    char *v = tick__strdup(value);
     if (!v) {
         PERR(ps, "out of memory");
         return NULL;
@@ -423,7 +424,7 @@ static void plugin_key(struct parse *ps, const char *key, const char *value)
         return;
     }
     if (s->nkv == s->kvcap) {
-        kv = realloc(s->kv, (s->kvcap * 2 + 4) * sizeof *kv);
+        kv = tick__realloc(s->kv, (s->kvcap * 2 + 4) * sizeof *kv);
         if (!kv) {
             PERR(ps, "out of memory");
             return;
@@ -432,7 +433,7 @@ static void plugin_key(struct parse *ps, const char *key, const char *value)
         s->kvcap = s->kvcap * 2 + 4;
     }
     kv = &s->kv[s->nkv];
-    *kv = (struct tickd_kv){ strdup(key), strdup(value), ps->lineno };
+    *kv = (struct tickd_kv){ tick__strdup(key), tick__strdup(value), ps->lineno };
     if (!kv->key || !kv->value) {
         free(kv->key);
         free(kv->value);
@@ -488,7 +489,7 @@ static int parse_file(struct tickd_config *cfg, const char *file, bool main_file
         tickd_error_set(err, file, 0, "cannot open: %s", strerror(-rc));
         return rc;
     }
-    if (!(ps.buf = malloc(LINE_CAP))) {
+    if (!(ps.buf = tick__malloc(LINE_CAP))) {
         fclose(ps.fp);
         tickd_error_set(err, file, 0, "out of memory");
         return -ENOMEM;
@@ -519,8 +520,8 @@ static char *path_join(const char *dir, const char *name)
     char *out;
 
     if (name[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
-        return strdup(name);
-    if (asprintf(&out, "%s/%s", dir, name) < 0)
+        return tick__strdup(name);
+    if (tick__asprintf(&out, "%s/%s", dir, name) < 0)
         return NULL;
     return out;
 }
@@ -529,10 +530,10 @@ static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
-        return strdup(".");
+        return tick__strdup(".");
     if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+        return tick__strdup("/");
+    return tick__strndup(path, (size_t)(slash - path));
 }
 
 static int ini_filter(const struct dirent *d)
@@ -590,13 +591,13 @@ static int parse_dropins(struct tickd_config *cfg, struct paths *paths,
 int tickd_config_load(const char *path, struct tickd_config **out,
                       struct tickd_error *err)
 {
-    struct tickd_config *cfg = calloc(1, sizeof *cfg);
+    struct tickd_config *cfg = tick__calloc(1, sizeof *cfg);
     struct paths paths = { 0 };
     char *dir = NULL;
     int rc;
 
     *out = NULL;
-    if (!cfg || !(cfg->path = strdup(path)) || !(dir = dir_of(path))) {
+    if (!cfg || !(cfg->path = tick__strdup(path)) || !(dir = dir_of(path))) {
         tickd_error_set(err, path, 0, "out of memory");
         tickd_config_free(cfg);
         return -ENOMEM;
@@ -625,9 +626,9 @@ int tickd_config_load(const char *path, struct tickd_config **out,
     }
     for (size_t i = 0; rc == 0 && i < cfg->nsec; i++) {
         struct tickd_section *s = &cfg->sec[i];
-        if (!s->module && !(s->module = strdup(s->name)))
+        if (!s->module && !(s->module = tick__strdup(s->name)))
             rc = -ENOMEM;
-        else if (asprintf(&s->module_path, "%s/%s.so", cfg->d.plugin_dir,
+        else if (tick__asprintf(&s->module_path, "%s/%s.so", cfg->d.plugin_dir,
                           s->module) < 0) {
             s->module_path = NULL;
             rc = -ENOMEM;
@@ -662,22 +663,22 @@ bool tickd_section_equal(const struct tickd_section *a,
 
 struct tickd_section *tickd_section_dup(const struct tickd_section *s)
 {
-    struct tickd_section *d = calloc(1, sizeof *d);
+    struct tickd_section *d = tick__calloc(1, sizeof *d);
     bool ok;
 
     if (!d)
         return NULL;
     *d = (struct tickd_section){
-        .name = strdup(s->name), .module = strdup(s->module),
-        .module_path = strdup(s->module_path), .file = strdup(s->file),
+        .name = tick__strdup(s->name), .module = tick__strdup(s->module),
+        .module_path = tick__strdup(s->module_path), .file = tick__strdup(s->file),
         .line = s->line, .module_line = s->module_line,
         .reuse_port = s->reuse_port,
-        .kv = s->nkv ? calloc(s->nkv, sizeof *d->kv) : NULL,
+        .kv = s->nkv ? tick__calloc(s->nkv, sizeof *d->kv) : NULL,
     };
     ok = d->name && d->module && d->module_path && d->file && (d->kv || !s->nkv);
     for (size_t i = 0; ok && i < s->nkv; i++) {
-        d->kv[i] = (struct tickd_kv){ strdup(s->kv[i].key),
-                                      strdup(s->kv[i].value), s->kv[i].line };
+        d->kv[i] = (struct tickd_kv){ tick__strdup(s->kv[i].key),
+                                      tick__strdup(s->kv[i].value), s->kv[i].line };
         d->nkv = d->kvcap = i + 1;
         ok = d->kv[i].key && d->kv[i].value;
     }

@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
@@ -103,7 +104,7 @@ static void reply_set(struct ctl_conn *c, const char *fmt, ...)
     int n;
 
     va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
+    n = tick__vasprintf(&s, fmt, ap);
     va_end(ap);
     free(c->out);
     c->out = NULL;
@@ -111,7 +112,7 @@ static void reply_set(struct ctl_conn *c, const char *fmt, ...)
     if (n < 0) {
         /* no memory: a static answer, and hang up after it */
         static const char oom[] = "error out of memory\n";
-        c->out = strdup(oom);
+        c->out = tick__strdup(oom);
         c->outlen = c->out ? sizeof oom - 1 : 0;
         c->last = true;
         return;
@@ -143,7 +144,6 @@ void tickd_reload_verdict(struct tickd *d, bool ok, const char *msg)
 {
     struct tickd_control *ctl = &control;
 
-    (void)d;
     ctl->verdicts++;
     for (tick_link *l = ctl->waiting.next, *next; l != &ctl->waiting; l = next) {
         struct ctl_conn *c = tick_container_of(l, struct ctl_conn, wait);
@@ -151,6 +151,8 @@ void tickd_reload_verdict(struct tickd *d, bool ok, const char *msg)
         if (c->target <= ctl->verdicts)
             answer(c, ok, msg ? msg : "");
     }
+    if (tickd_test_hook)
+        tickd_test_hook(d, TICKD_TEST_RELOADED, ok);
 }
 
 /* Run the requested reloads: one tickd_reload() for all, as SIGHUP. */
@@ -329,7 +331,7 @@ static void conn_start(struct tickd_control *ctl, int fd)
         refuse(fd, "error too many control connections\n");
         return;
     }
-    if (!(c = calloc(1, sizeof *c))) {
+    if (!(c = tick__calloc(1, sizeof *c))) {
         refuse(fd, "error out of memory\n");
         return;
     }

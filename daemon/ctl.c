@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "control.h"
 #include "log.h"
 #include "tick/plugin.h"
@@ -210,7 +211,7 @@ int tickd_ctl_main(int argc, char **argv, const char *default_config)
     }
 
     /* lines until the one that starts with "ok" or "error" */
-    if (!(buf = malloc(cap = 4096))) {
+    if (!(buf = tick__malloc(cap = 4096))) {
         fprintf(stderr, "tickd %s: out of memory\n", cmd);
         close(fd);
         return EX_OSERR;
@@ -250,7 +251,7 @@ int tickd_ctl_main(int argc, char **argv, const char *default_config)
                 off = 0;
             }
             if (cap - len < 512) {
-                nb = realloc(buf, cap * 2);
+                nb = tick__realloc(buf, cap * 2);
                 if (!nb) {
                     fprintf(stderr, "tickd %s: out of memory\n", cmd);
                     rc = EX_OSERR;

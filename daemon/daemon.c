@@ -1,6 +1,6 @@
 /*
  * daemon.c — the running daemon's state (daemon.h): status and watchdog
- * notifications, run-time settings, and the graceful shutdown. main.c
+ * notifications, run-time settings, and the graceful shutdown. run.c
  * drives it from the command line and the signals; reload.c from SIGHUP.
  */
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "notify.h"
 
 struct tickd tickd_main;
+void (*tickd_test_hook)(struct tickd *d, enum tickd_test_event ev, bool ok);
 
 size_t tickd_running_count(const struct tickd *d)
 {

@@ -1,5 +1,5 @@
 /*
- * daemon.h — the state of the running daemon, shared by main.c (start-up,
+ * daemon.h — the state of the running daemon, shared by run.c (start-up,
  * signals, shutdown), reload.c and stats.c. One per process.
  */
 #ifndef TICKD_DAEMON_H
@@ -19,6 +19,7 @@ enum tickd_state {
 struct tickd_sigwatch {
     tick_handle fired;
     tick_future *f;
+    tick_timer retry;              /* re-arms a wait that could not be made */
     int signo;
 };
 
@@ -45,9 +46,19 @@ struct tickd {
     tick_timer status_timer;       /* coalesces STATUS= updates */
     tick_timer log_timer;          /* flushes log lines stderr did not take */
     char status_sent[1024];        /* last STATUS= text sent */
+    int close_rc;                  /* tick_loop_close() at exit (-EBUSY: not closed) */
 };
 
 extern struct tickd tickd_main;
+
+/* run.c: the whole daemon (main.c calls it): the exit status */
+int tickd_run(int argc, char **argv);
+
+/* Tests only (test_daemon_oom_walk.c): called from the loop thread when
+ * start-up succeeded, when a reload begins and at each reload verdict.
+ * ok: the verdict's (true for the others). NULL in tickd. */
+enum tickd_test_event { TICKD_TEST_READY, TICKD_TEST_RELOAD_BEGIN, TICKD_TEST_RELOADED };
+extern void (*tickd_test_hook)(struct tickd *d, enum tickd_test_event ev, bool ok);
 
 /* daemon.c: lists and timers of d (d->loop set later, before use) */
 void tickd_init(struct tickd *d);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "elfcheck.h"
 
 #if defined(__x86_64__)
@@ -111,7 +112,7 @@ int tickd_elf_check(int fd, char *why, size_t len)
                     "has %llu bytes (truncated copy?)",
                     (unsigned long long)(eh.e_phoff + (uint64_t)eh.e_phnum * sizeof *ph),
                     (unsigned long long)fsize);
-    ph = malloc((size_t)eh.e_phnum * sizeof *ph);
+    ph = tick__malloc((size_t)eh.e_phnum * sizeof *ph);
     if (!ph)
         return fail(why, len, "out of memory");
     if (read_at(fd, ph, (size_t)eh.e_phnum * sizeof *ph, eh.e_phoff) < 0) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "instance.h"
 #include "listen.h"
 #include "log.h"
@@ -27,7 +28,80 @@ struct tickd_stop {
     tick_handle finish;
     tickd_stop_done_fn done;
     void *arg;
+    bool reserved;              /* one of stop_reserve[], not malloc'd */
 };
+
+/* Batches for when one cannot be allocated: a stop must complete, out of
+ * memory or not (SIGTERM would never finish otherwise). One is in use
+ * from tickd_stop_begin() to batch_finish(); at most a handful of stop
+ * batches are ever in flight at once (a shutdown, a reload's retirements). */
+#define STOP_RESERVE 16
+static struct tickd_stop stop_reserve[STOP_RESERVE];
+static bool stop_reserve_used[STOP_RESERVE];
+
+static struct tickd_stop *batch_alloc(void)
+{
+    struct tickd_stop *b = tick__calloc(1, sizeof *b);
+    if (b)
+        return b;
+    for (size_t i = 0; i < STOP_RESERVE; i++)
+        if (!stop_reserve_used[i]) {
+            stop_reserve_used[i] = true;
+            b = &stop_reserve[i];
+            memset(b, 0, sizeof *b);
+            b->reserved = true;
+            return b;
+        }
+    return NULL;
+}
+
+/* With the reserve used up as well: the done(arg) calls owed, run from
+ * one handle (root scope) so that the caller's stack unwinds first. */
+#define STOP_LATE_MAX 64
+static struct {
+    tick_handle h;
+    bool init;
+    size_t n;
+    struct { tickd_stop_done_fn done; void *arg; } q[STOP_LATE_MAX];
+} stop_late;
+
+static void stop_late_run(tick_handle *h)
+{
+    (void)h;
+    while (stop_late.n) {
+        tickd_stop_done_fn done = stop_late.q[0].done;
+        void *arg = stop_late.q[0].arg;
+        memmove(&stop_late.q[0], &stop_late.q[1], --stop_late.n * sizeof stop_late.q[0]);
+        done(arg);
+    }
+}
+
+/* Call done(arg) from a handle; at once only past STOP_LATE_MAX owed. */
+static void stop_late_add(tick_loop *loop, tickd_stop_done_fn done, void *arg)
+{
+    if (!stop_late.init) {
+        tick_handle_init(&stop_late.h, "stop finished (out of memory)", stop_late_run);
+        stop_late.init = true;
+    }
+    if (stop_late.n == STOP_LATE_MAX) {
+        done(arg);
+        return;
+    }
+    if (stop_late.n == 0)      /* not scheduled: the loop's root scope */
+        tick_handle_set_scope(&stop_late.h, tick_loop_scope(loop));
+    stop_late.q[stop_late.n].done = done;
+    stop_late.q[stop_late.n++].arg = arg;
+    /* cannot fail: a handle is intrusive; a no-op when already queued */
+    tick_call_soon(loop, &stop_late.h);
+}
+
+static void batch_release(struct tickd_stop *b)
+{
+    if (b->reserved)
+        stop_reserve_used[b - stop_reserve] = false;
+    else
+        free(b);
+}
 
 static const char *iname(const tick_instance *in) { return in->conf->name; }
 
@@ -244,7 +318,7 @@ static int configure_one(tick_instance *in, const char *key, const char *value,
 int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
                        tick_instance **out, struct tickd_error *err)
 {
-    tick_instance *in = calloc(1, sizeof *in);
+    tick_instance *in = tick__calloc(1, sizeof *in);
     int rc;
 
     *out = NULL;
@@ -260,7 +334,7 @@ int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
         free(in);
         return rc;
     }
-    in->data = calloc(1, in->mod->desc->instance_size ? in->mod->desc->instance_size : 1);
+    in->data = tick__calloc(1, in->mod->desc->instance_size ? in->mod->desc->instance_size : 1);
     if (!in->data) {
         tickd_module_put(in->mod);
         tickd_section_free(in->conf);
@@ -505,7 +579,7 @@ static void batch_finish(tick_handle *h)
     tickd_stop_done_fn done = b->done;
     void *arg = b->arg;
 
-    free(b);
+    batch_release(b);
     if (done)
         done(arg);
 }
@@ -513,11 +587,14 @@ static void batch_finish(tick_handle *h)
 int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
                      enum tickd_stop_mode mode, tickd_stop_done_fn done, void *arg)
 {
-    struct tickd_stop *b = calloc(1, sizeof *b);
+    struct tickd_stop *b = batch_alloc();
     tick_link *l, *next;
 
     if (!b) {
-        /* No memory for a batch: stop without waiting for the tasks. */
+        /* No memory and every reserved batch in use (more than
+         * STOP_RESERVE stops in flight whose allocation failed): stop
+         * without waiting for the tasks, and report the end from a handle
+         * all the same, so that the caller's count of batches comes down. */
         while (!tick_list_empty(list)) {
             tick_instance *in = tick_container_of(list->next, tick_instance, link);
             tick_link_remove(&in->link);
@@ -525,6 +602,8 @@ int tickd_stop_begin(tick_loop *loop, tick_link *list, uint64_t timeout,
             cancel_scope(in, "stopping");
             instance_advance(in);
         }
+        if (done)
+            stop_late_add(loop, done, arg);
         return -ENOMEM;
     }
     b->loop = loop;

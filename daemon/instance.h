@@ -83,8 +83,11 @@ bool tickd_instance_can_reconfigure(const tick_instance *in,
                                     const struct tickd_section *sec);
 
 /* Stop every instance of list (it ends empty) within timeout; then
- * done(arg) runs from a handle (done may be NULL). 0 or -ENOMEM (then
- * the instances were stopped without waiting).
+ * done(arg) runs from a handle, exactly once (done may be NULL). Out of
+ * memory, the batch is one of a static reserve, and all is as ever (0).
+ * -ENOMEM only when that reserve is used up too: then the instances were
+ * stopped without waiting for their tasks, and done(arg) still runs from
+ * a handle (at once, before the return, only with 64 such owed).
  * TICKD_STOP_NOW cancels each scope at once. TICKD_STOP_DRAIN (a reload
  * retiring an incarnation) ends the leases of an instance that holds any
  * (-ESHUTDOWN: it stops accepting and finishes its connections by

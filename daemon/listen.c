@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "alloc.h"
 #include "instance.h"
 #include "listen.h"
 #include "log.h"
@@ -353,7 +354,7 @@ static struct tickd_listener *find(int type, const struct sockaddr_storage *ss)
 
 static struct tickd_listener *listener_new(int fd, int type)
 {
-    struct tickd_listener *ls = calloc(1, sizeof *ls);
+    struct tickd_listener *ls = tick__calloc(1, sizeof *ls);
     socklen_t blen = sizeof ls->bound;
     tick_scope *prev;
     int rc;
@@ -527,7 +528,7 @@ TICK_API int tick_instance_listen(tick_instance *in, const char *addr, int type,
         tick_instance_error(in, "cannot listen on %s: leased by plugin:%s", addr, other);
         return -EADDRINUSE;
     }
-    if (!(l = calloc(1, sizeof *l))) {
+    if (!(l = tick__calloc(1, sizeof *l))) {
         tick_instance_error(in, "cannot listen on %s: out of memory", addr);
         return -ENOMEM;
     }
@@ -589,7 +590,7 @@ static tick_future *lease_wait(tick_lease *l, int type)
         return failed_future(l->end_err ? l->end_err : -ESHUTDOWN);
     if (l->wait)
         return failed_future(-EBUSY);
-    if (!(w = calloc(1, sizeof *w)))
+    if (!(w = tick__calloc(1, sizeof *w)))
         return NULL;
     tick_future_init(&w->fut, lloop, &wait_ops);
     w->lease = l;

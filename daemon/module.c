@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "elfcheck.h"
 #include "exitguard.h"
 #include "log.h"
@@ -125,8 +126,8 @@ static int check_dirs(const char *path, const char *instance, const char *file,
     int rc = 0;
 
     slash = strrchr(path, '/');
-    dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
-                : strdup(".");
+    dir = slash ? (slash == path ? tick__strdup("/") : tick__strndup(path, (size_t)(slash - path)))
+                : tick__strdup(".");
     if (!dir) {
         tickd_error_set(err, file, line, "out of memory");
         return -ENOMEM;
@@ -419,10 +420,10 @@ int tickd_module_get(const char *name, const char *path, const char *instance,
             return 0;
         }
     }
-    m = calloc(1, sizeof *m);
+    m = tick__calloc(1, sizeof *m);
     if (m)
         m->fd = -1;
-    if (!m || !(m->name = strdup(name)) || !(m->path = strdup(path))) {
+    if (!m || !(m->name = tick__strdup(name)) || !(m->path = tick__strdup(path))) {
         tickd_error_set(err, file, line, "out of memory");
         if (m)
             module_free(m);

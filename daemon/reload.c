@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "control.h"
 #include "daemon.h"
 #include "exitguard.h"
@@ -104,7 +105,7 @@ static int plan(struct tickd_reload *r)
     struct tickd *d = r->d;
 
     r->nsteps = r->cfg->nsec;
-    if (r->nsteps && !(r->steps = calloc(r->nsteps, sizeof *r->steps)))
+    if (r->nsteps && !(r->steps = tick__calloc(r->nsteps, sizeof *r->steps)))
         return -ENOMEM;
     for (size_t i = 0; i < r->nsteps; i++) {
         struct step *st = &r->steps[i];
@@ -414,10 +415,12 @@ void tickd_reload(struct tickd *d)
         d->reload_again = true;   /* after this one, read the file again */
         return;
     }
+    if (tickd_test_hook)
+        tickd_test_hook(d, TICKD_TEST_RELOAD_BEGIN, true);
     tickd_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
                  (unsigned long long)monotonic_usec());
     tickd_log(TICK_LOG_INFO, "reloading %s", d->config_path);
-    if (!(r = calloc(1, sizeof *r))) {
+    if (!(r = tick__calloc(1, sizeof *r))) {
         reject(d, NULL, "out of memory");
         return;
     }
