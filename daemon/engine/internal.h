@@ -267,8 +267,25 @@ static inline void tick__handle_claim(tick_loop *loop, tick_handle *h)
 }
 /* Membership counters of a scope changed: a plain handle parked or
  * unparked, a timer armed or disarmed, a task started or finished. */
-TICK_HIDDEN void tick__scope_join(tick_scope *s, enum tick_scope_kind kind);
-TICK_HIDDEN void tick__scope_leave(tick_scope *s, enum tick_scope_kind kind);
+TICK_HIDDEN void tick__scope_emptied(tick_scope *s);
+/* Inline: a timer's arm and a task's start pay two increments, no call
+ * (kind TICK_SCOPE_KINDS: an open child scope, counted in live only). */
+static inline void tick__scope_join(tick_scope *s, enum tick_scope_kind kind)
+{
+    s->live++;
+    if (kind < TICK_SCOPE_KINDS)
+        s->st.count[kind]++;
+}
+static inline void tick__scope_leave(tick_scope *s, enum tick_scope_kind kind)
+{
+    assert(s->live > 0);
+    if (kind < TICK_SCOPE_KINDS) {
+        assert(s->st.count[kind] > 0);
+        s->st.count[kind]--;
+    }
+    if (__builtin_expect(--s->live == 0, 0) && s->drain)
+        tick__scope_emptied(s);
+}
 /* The task step class: the engine tells task handles from plain ones. */
 TICK_HIDDEN extern const tick_handle_class tick__task_step_cls;
 static inline bool tick__handle_is_task(const tick_handle *h)

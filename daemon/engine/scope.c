@@ -196,22 +196,11 @@ void tick__scope_run_end(tick_loop *loop, uint64_t now)
 
 static void maybe_drained(tick_scope *s);
 
-void tick__scope_join(tick_scope *s, enum tick_scope_kind kind)
+/* The last member left a scope someone waits to drain (internal.h's
+ * inline tick__scope_leave calls this off the hot path). */
+void tick__scope_emptied(tick_scope *s)
 {
-    s->live++;
-    if (kind < TICK_SCOPE_KINDS)
-        s->st.count[kind]++;
-}
-
-void tick__scope_leave(tick_scope *s, enum tick_scope_kind kind)
-{
-    assert(s->live > 0);
-    if (kind < TICK_SCOPE_KINDS) {
-        assert(s->st.count[kind] > 0);
-        s->st.count[kind]--;
-    }
-    if (--s->live == 0 && s->drain)
-        maybe_drained(s);
+    maybe_drained(s);
 }
 
 static tick_future *source_fut(const tick__source *src)
