@@ -214,15 +214,11 @@ static bool command(struct ctl_conn *c, size_t len)
     struct tickd_control *ctl = &control;
     char cmd[TICKD_CONTROL_LINE_MAX];
 
-    memcpy(cmd, c->in, len);
-    cmd[len] = '\0';
-    if (len && cmd[len - 1] == '\r')
-        cmd[--len] = '\0';
-    if (strcmp(cmd, "status") == 0) {
+    switch (tickd_control_command(c->in, len, cmd)) {
+    case TICKD_CMD_STATUS:
         status_reply(c);
         return true;
-    }
-    if (strcmp(cmd, "reload") == 0) {
+    case TICKD_CMD_RELOAD:
         if (ctl->closing) {
             reply_set(c, "error not reloaded: tickd is stopping\n");
             return true;
@@ -234,6 +230,8 @@ static bool command(struct ctl_conn *c, size_t len)
         tick_list_append(&ctl->requested, &c->wait);
         tick_call_soon(ctl->loop, &ctl->kick);   /* a no-op when queued */
         return false;
+    case TICKD_CMD_UNKNOWN:
+        break;
     }
     reply_set(c, "error unknown command '%.64s' (use reload or status)\n", cmd);
     return true;
@@ -244,13 +242,14 @@ static int conn_step(tick_task *t)
     struct ctl_conn *c = tick_container_of(t, struct ctl_conn, task);
     tick_loop *loop = tick_task_loop(t);
     intptr_t rc = 0;
-    char *nl;
+    size_t len;
+    int got;
 
     TICK_BEGIN(t);
     for (;;) {
-        nl = memchr(c->in, '\n', c->inlen);
-        if (!nl) {
-            if (c->inlen == sizeof c->in) {
+        got = tickd_control_next_line(c->in, c->inlen, sizeof c->in, &len);
+        if (got <= 0) {
+            if (got < 0) {
                 reply_set(c, "error command too long (at most %d bytes)\n",
                           TICKD_CONTROL_LINE_MAX - 1);
                 c->last = true;
@@ -264,9 +263,8 @@ static int conn_step(tick_task *t)
                 continue;
             }
         } else {
-            size_t len = (size_t)(nl - c->in);
             bool ready = command(c, len);
-            memmove(c->in, nl + 1, c->inlen - len - 1);
+            memmove(c->in, c->in + len + 1, c->inlen - len - 1);
             c->inlen -= len + 1;
             if (!ready) {
                 /* the verdict: no deadline of ours (a reload always ends,

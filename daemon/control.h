@@ -46,6 +46,25 @@ struct tickd;
 bool tickd_control_path(const char *configured, char *buf, size_t len,
                         bool *from_env);
 
+/* ctlproto.c, the protocol's parsing without I/O (fuzzed by
+ * tests/fuzz/fuzz_control.c). tickd_control_next_line: is there a whole
+ * request line in in[0..inlen) (a buffer of cap bytes)? 1 and its length
+ * ('\n' excluded) in *len; 0 when more must be read; -1 when the buffer is
+ * full without a '\n' (the command is too long). */
+int tickd_control_next_line(const char *in, size_t inlen, size_t cap,
+                            size_t *len);
+enum tickd_control_cmd { TICKD_CMD_UNKNOWN, TICKD_CMD_STATUS, TICKD_CMD_RELOAD };
+/* The command of request line line[0..len) (len < TICKD_CONTROL_LINE_MAX,
+ * '\n' excluded, one trailing '\r' ignored); cmd gets it as a string
+ * (for the "unknown command" reply). */
+enum tickd_control_cmd tickd_control_command(const char *line, size_t len,
+                                             char cmd[TICKD_CONTROL_LINE_MAX]);
+/* The client's reading of one reply line (a string, '\n' removed): -1 for
+ * a status line (print it, read on); else the final line's exit status
+ * (0, 1, EX_UNAVAILABLE, EX_CONFIG; see ctl.c) with *text the part to
+ * print: after "ok " (NULL for a bare "ok"), or the error message. */
+int tickd_ctl_reply_line(const char *line, bool reload, const char **text);
+
 /* control.c: create the socket (mode 0600, a stale one replaced) and
  * serve it from d->loop. 0, or -1 with err set when the socket was asked
  * for (control_socket = PATH, or $RUNTIME_DIRECTORY) and cannot be made;

@@ -221,24 +221,20 @@ int tickd_ctl_main(int argc, char **argv, const char *default_config)
         ssize_t n;
         while ((nl = memchr(buf + off, '\n', len - off))) {
             char *line = buf + off;
+            const char *text;
+            int st;
             *nl = '\0';
             off = (size_t)(nl - buf) + 1;
-            if (strcmp(line, "ok") == 0 || strncmp(line, "ok ", 3) == 0) {
-                if (line[2])
-                    printf("%s\n", line + 3);
+            st = tickd_ctl_reply_line(line, reload, &text);
+            if (st == 0) {
+                if (text)
+                    printf("%s\n", text);
                 rc = 0;
                 goto out;
             }
-            if (strncmp(line, "error ", 6) == 0) {
-                const char *msg = line + 6;
-                if (strncmp(msg, TICKD_RELOADED_WITH_ERRORS,
-                            strlen(TICKD_RELOADED_WITH_ERRORS)) == 0)
-                    rc = 1;               /* in force, a start failed */
-                else if (strncmp(msg, "not reloaded: ", 14) == 0 || !reload)
-                    rc = EX_UNAVAILABLE;  /* stopping; or status refused */
-                else
-                    rc = EX_CONFIG;       /* rejected: FILE:LINE: message */
-                tickd_log_check_error(msg);
+            if (st > 0) {
+                rc = st;
+                tickd_log_check_error(text);
                 goto out;
             }
             printf("%s\n", line);         /* a status line */
