@@ -5,6 +5,7 @@
 #   make check-systemd  tickd under systemd 252 in a systemd-nspawn container
 #   make run        install deps, build, run tickd with conf/tickd.ini
 #   make bench      micro-benchmarks against libuv/libev, echo load test
+#   make fuzz       libFuzzer harnesses of the parsers, FUZZ_SECS (30) each
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION   := 0.1.0
 TICK_ABI_MAJOR := 3
@@ -64,7 +65,7 @@ UNIT_BIN   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 E2E_BIN    := $(E2E_TESTS:%=$(BUILD)/tests/e2e_%)
 SYS_LIBS   := -ldl -lpthread
 
-.PHONY: all check check-systemd unit e2e san-unit san-e2e run bench bench-compare install uninstall clean deps-build deps-check deps-bench
+.PHONY: all check check-systemd unit e2e san-unit san-e2e run bench bench-compare fuzz install uninstall clean deps-build deps-check deps-bench deps-fuzz
 all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 
 # The built-in default configuration is $(SYSCONFDIR)/tickd/tickd.ini, as
@@ -149,6 +150,49 @@ deps-check:
 	@tools/deps.sh check
 deps-bench:
 	@tools/deps.sh bench
+deps-fuzz:
+	@tools/deps.sh fuzz
+
+# Parsers are fuzzed: tests/fuzz/fuzz_NAME.c is a libFuzzer harness, built
+# with clang (ASan+UBSan, every report fatal) together with the sources
+# it needs (FUZZ_SRC_NAME, compiled straight in), then run FUZZ_SECS
+# seconds from the seeds in tests/fuzz/corpus/NAME/ (read only: new
+# inputs go to $(BUILD)/fuzz/corpus/NAME). A crash, a leak, a sanitizer
+# report or a 10 s input fails the target and leaves the input in
+# $(BUILD)/fuzz/ (rerun: $(BUILD)/fuzz/fuzz_NAME FILE). Not part of check.
+FUZZ_SECS  ?= 30
+FUZZ_CC    ?= clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -Idaemon/engine -Itests/fuzz \
+               -DTICKD_VERSION='"$(VERSION)"'
+FUZZERS    := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BIN   := $(FUZZERS:%=$(BUILD)/fuzz/%)
+FUZZ_LOG_SRC := daemon/log.c daemon/logbuf.c $(ENGINE_SRC)
+FUZZ_SRC_fuzz_parse    := daemon/parse.c
+FUZZ_SRC_fuzz_watchdog := daemon/notify.c $(FUZZ_LOG_SRC)
+FUZZ_SRC_fuzz_elf      := daemon/elfcheck.c daemon/engine/alloc.c
+FUZZ_SRC_fuzz_config   := daemon/config.c daemon/parse.c $(FUZZ_LOG_SRC)
+FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
+FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
+
+define FUZZ_RULE
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIBS_$(1)) $(SYS_LIBS)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
+
+fuzz: deps-fuzz $(FUZZ_BIN)
+	@for f in $(FUZZERS); do \
+	    name=$${f#fuzz_}; work='$(BUILD)/fuzz/corpus/'$$name; log='$(BUILD)/fuzz/'$$f.log; \
+	    mkdir -p "$$work"; \
+	    echo "fuzz: $$f, $(FUZZ_SECS) s (log: $$log)"; \
+	    if ! '$(BUILD)/fuzz/'$$f -max_total_time=$(FUZZ_SECS) -timeout=10 -print_final_stats=1 \
+	            -artifact_prefix='$(BUILD)/fuzz/'$$f- "$$work" tests/fuzz/corpus/$$name > "$$log" 2>&1; then \
+	        tail -n 60 "$$log"; echo "fuzz: $$f FAILED (input saved as $(BUILD)/fuzz/$$f-*)"; exit 1; \
+	    fi; \
+	    grep -E '^#[0-9]+[[:space:]]+DONE |^Done [0-9]+ runs' "$$log" | sed "s/^/  $$f: /"; \
+	done
 
 # Each test binary is run on its own so one crash names its file.
 unit: $(UNIT_BIN)

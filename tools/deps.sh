@@ -1,13 +1,15 @@
 #!/bin/sh
 # deps.sh [--list] PURPOSE... — install the Debian packages a make target
-# needs, only if they are missing. PURPOSE: build | check | bench.
+# needs, only if they are missing. PURPOSE: build | check | bench | fuzz.
 # Run as root, or with sudo available; does nothing when all is present.
 # --list prints the packages PURPOSE needs, one a line, and installs nothing.
 #
 # libc6-dev is named explicitly: a minimal Debian's gcc, installed with
 # --no-install-recommends, brings no libc headers (<dirent.h> missing).
 # man-db and groff-base render the man pages the tests check;
-# systemd-container and debootstrap boot the check-systemd container.
+# systemd-container and debootstrap boot the check-systemd container;
+# clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) build
+# the make fuzz harnesses.
 set -eu
 
 list=false
@@ -23,6 +25,7 @@ for purpose in "$@"; do
     build) pkgs="$pkgs $base" ;;
     check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap" ;;
     bench) pkgs="$pkgs $base libuv1-dev libev-dev" ;;
+    fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac
 done
