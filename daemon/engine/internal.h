@@ -126,6 +126,7 @@ struct tick_loop {
     struct tick__signals *sig;    /* signal.c: signalfd, mask, waiters */
     struct tick__procs *procs;    /* process.c: children being reaped */
     struct tick__pool *pool;      /* pool.c: worker threads, job queues */
+    struct tick__bufs *bufs;      /* bufpool.c: free stream buffers */
 };
 
 /*

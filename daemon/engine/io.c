@@ -50,6 +50,8 @@ static void fd_on_events(tick__watch *w, uint32_t ev)
     if ((ev & EPOLLERR) && !fd->err)
         fd->err = fd_error(fd);
     tick__fd_ops_service(fd);
+    if (fd->hook && fd->open)
+        fd->hook(fd->hook_user);
 }
 
 int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)

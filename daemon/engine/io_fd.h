@@ -43,6 +43,12 @@ struct tick_fd {
     tick_timer backoff;                  /* EMFILE without a spare: retry */
     uint64_t burst_tick;
     unsigned burst;
+    uint64_t shed;                       /* connections shed for EMFILE */
+    /* An engine-internal observer (a tick_stream): called in the resolve
+     * phase after each epoll event, once the operations were served. It
+     * may only do its own syscalls and complete futures. */
+    void (*hook)(void *user);
+    void *hook_user;
     fdop slots[FD_SLOTS];
 };
 
@@ -64,5 +70,8 @@ TICK_HIDDEN void tick__fd_ops_service(tick_fd *fd);
 TICK_HIDDEN void tick__fd_ops_cancel(tick_fd *fd);
 /* the fd is leaving epoll: nothing may serve it later */
 TICK_HIDDEN void tick__fd_ops_stop(tick_fd *fd);
+
+/* io_ops.c: connections shed for EMFILE on a listening tick_fd so far. */
+static inline uint64_t tick__fd_shed_count(const tick_fd *fd) { return fd->shed; }
 
 #endif

@@ -15,6 +15,7 @@
  *   sync.h     Event, Queue, Semaphore, Lock
  *   plugin.h   the plugin descriptor and instance API
  *   listen.h   listening sockets leased from the daemon (TCP, UDP)
+ *   stream.h   buffered streams: read_line/until/exact, a write queue
  */
 #ifndef TICK_TICK_H
 #define TICK_TICK_H
@@ -31,5 +32,6 @@
 #include "sync.h"
 #include "plugin.h"
 #include "listen.h"
+#include "stream.h"
 
 #endif
