@@ -55,6 +55,7 @@ struct tick_stream {
     bool open;
     bool eof;                    /* recv() gave 0 */
     bool rb_pooled;              /* rb is a pool buffer (else heap) */
+    bool timed_out;
     uint8_t rkind, dlen, wkind;
     int rerr, werr;              /* sticky errors */
     /* read buffer: bytes [roff, rlen) of rb; rb NULL when empty */
@@ -403,6 +404,7 @@ static void stream_idle_fire(tick_handle *h)
     if (!s->rd || !s->idle_ns)
         return;
     if (tick_now(s->loop) >= due) {
+        s->timed_out = true;
         s->refs++;
         side_done(s, &s->rd, -ETIMEDOUT);
         stream_unref(s);
@@ -483,6 +485,7 @@ int tick_stream_fileno(const tick_stream *s)
 }
 
 tick_loop *tick_stream_loop(const tick_stream *s) { return s->loop; }
+bool tick_stream_timed_out(const tick_stream *s) { return s->timed_out; }
 uint64_t tick_stream_bytes_in(const tick_stream *s) { return s->bytes_in; }
 uint64_t tick_stream_bytes_out(const tick_stream *s) { return s->bytes_out; }
 size_t tick_stream_queued(const tick_stream *s) { return s->queued; }

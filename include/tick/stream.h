@@ -154,6 +154,8 @@ TICK_API void tick_stream_set_high_water(tick_stream *s, size_t bytes);
 /* 0 turns it off (the default). 0 or -EINVAL. */
 TICK_API int tick_stream_set_idle_timeout(tick_stream *s, uint64_t ns);
 
+/* Did a read of this stream end with -ETIMEDOUT (the idle timeout)? */
+TICK_API bool tick_stream_timed_out(const tick_stream *s);
 /* Bytes received and sent by this stream so far. */
 TICK_API uint64_t tick_stream_bytes_in(const tick_stream *s);
 TICK_API uint64_t tick_stream_bytes_out(const tick_stream *s);

@@ -16,6 +16,7 @@
  *   plugin.h   the plugin descriptor and instance API
  *   listen.h   listening sockets leased from the daemon (TCP, UDP)
  *   stream.h   buffered streams: read_line/until/exact, a write queue
+ *   server.h   TCP servers (a task per connection) and UDP receivers
  */
 #ifndef TICK_TICK_H
 #define TICK_TICK_H
@@ -33,5 +34,6 @@
 #include "plugin.h"
 #include "listen.h"
 #include "stream.h"
+#include "server.h"
 
 #endif
