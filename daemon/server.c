@@ -83,7 +83,7 @@ static void conn_free(tick_conn *c)
 }
 
 /* The task ended (or the scope drained since): close the stream and the
- * scope, free the memory. Runs in the instance's scope. */
+ * scope, free the memory. Runs in the root scope (see conn_new). */
 static void conn_reap(tick_handle *h)
 {
     tick_conn *c = tick_container_of(h, tick_conn, reap);
@@ -159,7 +159,11 @@ static void conn_new(tick_server *srv, int fd)
         tick_log(TICK_LOG_WARNING, "%s", why);
         return;
     }
+    /* The reap handle is the root scope's: a cancel of the instance
+     * (stop, shutdown) must not unpark it, or the connection's scope
+     * would never close and the instance never drain. */
     tick_handle_init(&c->reap, "conn reap", conn_reap);
+    tick_handle_set_scope(&c->reap, tick_loop_scope(loop));
     tick_future_add_done_callback(&c->task.future, &c->reap);
     tick_list_append(&srv->conns, &c->link);
     srv->st.active++;
