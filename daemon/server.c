@@ -135,8 +135,9 @@ static void conn_new(tick_server *srv, int fd)
         return;
     }
     c->server = srv;
-    peer_text(fd, c->peer, sizeof c->peer);
-    snprintf(c->name, sizeof c->name, "conn %s", c->peer);
+    memcpy(c->name, "conn ", 5);
+    peer_text(fd, c->name + 5, sizeof c->name - 5);
+    c->peer = c->name + 5;
     tick_link_init(&c->link);
     tick_scope_init(&c->scope, loop, NULL, c->name);   /* under the instance's */
     tick_scope_set_failed_hook(&c->scope, srv->in->scope.on_failed, srv->in->scope.user);

@@ -342,6 +342,8 @@ static void fd_again(tick__deferred *d)
 
     if (fd->open)
         tick__fd_ops_service(fd);
+    if (fd->open && fd->hook)            /* a stream over its burst */
+        fd->hook(fd->hook_user);
 }
 
 static void fd_backoff(tick_handle *h)
@@ -381,7 +383,7 @@ static fdop *op_get(tick_fd *fd, enum op_kind kind)
 {
     fdop *op = NULL;
 
-    for (int i = 0; i < FD_SLOTS; i++) {
+    for (unsigned i = 0; i < fd->nslots; i++) {
         if (!fd->slots[i].busy) {
             op = &fd->slots[i];
             op->heap = false;

@@ -11,8 +11,11 @@
  * and the task, as there would be with a done-callback on
  * tick_fd_readable().
  *
- * Futures live in slots embedded in the stream (two per side cover a
- * task's one-behind reference), beyond that they are allocated. Every
+ * Futures live in two slots embedded in the stream (a task alternating
+ * reads and drains holds the one it awaits and the one before), beyond
+ * that they are allocated. The stream's tick_fd has no operation slots
+ * of its own (the stream does its own syscalls): 352 bytes less per
+ * connection. Every
  * busy slot holds a reference on the stream, so the memory outlives
  * close() while someone holds a future of it.
  */
@@ -25,10 +28,11 @@
 #include "io_fd.h"
 #include "tick/stream.h"
 
-#define STREAM_SLOTS 4
+#define STREAM_SLOTS 2                   /* a task's await and its one-behind */
 #define STREAM_BURST 64
 #define STREAM_HW_DEFAULT (64 * 1024)
 #define STREAM_IOV 64
+#define STREAM_ITEM_MAX ((size_t)1 << 30)   /* read_until/exact: 1 GiB */
 
 enum { RD_SOME, RD_UNTIL, RD_EXACT };
 enum { WR_FLUSH, WR_DRAIN };
@@ -60,8 +64,8 @@ struct tick_stream {
     int rerr, werr;              /* sticky errors */
     /* read buffer: bytes [roff, rlen) of rb; rb NULL when empty */
     char *rb;
-    size_t rcap, roff, rlen;
-    size_t scanned;              /* bytes after roff searched for delim */
+    uint32_t rcap, roff, rlen;
+    uint32_t scanned;            /* bytes after roff searched for delim */
     size_t rmax;                 /* until: max length; exact: n */
     char delim[8];
     sfut *rd, *wr;               /* the pending read / flush-or-drain */
@@ -71,9 +75,8 @@ struct tick_stream {
     /* idle timeout */
     uint64_t idle_ns, last_rx;
     tick_timer idle;
-    tick__deferred again;        /* over the burst: serve next tick */
-    uint64_t burst_tick;
-    unsigned burst;
+    /* the burst limit uses the tick_fd's again/burst_tick/burst: the
+     * stream's tick_fd has no operations of its own (io_fd.h) */
     uint64_t bytes_in, bytes_out;
     sfut slots[STREAM_SLOTS];
 };
@@ -202,9 +205,9 @@ static int rb_room(tick_stream *s, size_t want)
     rb_release(s);
     s->rb = nb;
     s->rb_pooled = false;
-    s->rcap = cap;
-    s->rlen = len;
-    s->scanned = scanned;
+    s->rcap = (uint32_t)cap;
+    s->rlen = (uint32_t)len;
+    s->scanned = (uint32_t)scanned;
     return 0;
 }
 
@@ -241,7 +244,7 @@ static bool rd_check(tick_stream *s, intptr_t *v)
             }
             from = (size_t)(p - base) + 1;
         }
-        s->scanned = avail >= s->dlen ? avail - s->dlen + 1 : 0;
+        s->scanned = avail >= s->dlen ? (uint32_t)(avail - s->dlen + 1) : 0;
         if (avail >= s->rmax) {
             *v = -EMSGSIZE;
             return true;
@@ -282,7 +285,7 @@ static bool rd_fill(tick_stream *s, intptr_t *v)
         size_t room = s->rcap - s->rlen;
         ssize_t n = recv(fd->w.fd, s->rb + s->rlen, room, MSG_DONTWAIT);
         if (n > 0) {
-            s->rlen += (size_t)n;
+            s->rlen += (uint32_t)n;
             s->bytes_in += (uint64_t)n;
             s->scope->st.bytes_in += (uint64_t)n;
             s->last_rx = tick_now(s->loop);
@@ -391,11 +394,6 @@ static void stream_service(void *user)
     stream_unref(s);
 }
 
-static void stream_again(tick__deferred *d)
-{
-    stream_service(tick_container_of(d, tick_stream, again));
-}
-
 static void stream_idle_fire(tick_handle *h)
 {
     tick_stream *s = tick_container_of(h, tick_stream, idle.handle);
@@ -417,12 +415,13 @@ static const tick_handle_class idle_cls = { stream_idle_fire, "stream_idle_fire"
 /* The burst limit: true if this immediate completion may happen now. */
 static bool burst_ok(tick_stream *s)
 {
+    tick_fd *fd = s->fd;
     uint64_t t = tick_loop_tick(s->loop);
-    if (s->burst_tick != t) {
-        s->burst_tick = t;
-        s->burst = 0;
+    if (fd->burst_tick != t) {
+        fd->burst_tick = t;
+        fd->burst = 0;
     }
-    return ++s->burst <= STREAM_BURST;
+    return ++fd->burst <= STREAM_BURST;
 }
 
 /* ---- public ------------------------------------------------------------ */
@@ -436,7 +435,7 @@ int tick_stream_open(tick_loop *loop, int fd, tick_stream **out)
         return -EINVAL;
     if (!(s = tick__calloc(1, sizeof *s)))
         return -ENOMEM;
-    if ((rc = tick_fd_open(loop, fd, &s->fd)) < 0) {
+    if ((rc = tick__fd_open_slots(loop, fd, 0, &s->fd)) < 0) {
         free(s);
         return rc;
     }
@@ -447,7 +446,6 @@ int tick_stream_open(tick_loop *loop, int fd, tick_stream **out)
     s->hw = STREAM_HW_DEFAULT;
     tick_link_init(&s->wq);
     tick__timer_init_resolver(&s->idle, "stream idle", &idle_cls);
-    tick__deferred_init(&s->again, stream_again);
     s->fd->hook = stream_service;
     s->fd->hook_user = s;
     *out = s;
@@ -464,7 +462,6 @@ int tick_stream_close(tick_stream *s)
         return -EBADF;
     s->open = false;                     /* the owner's ref keeps s until the end */
     tick_timer_stop(s->loop, &s->idle);
-    tick__defer_cancel(&s->again);
     if (s->rd)
         side_done(s, &s->rd, -ECANCELED);
     if (s->wr)
@@ -520,6 +517,8 @@ static tick_future *read_start(tick_stream *s, int kind, size_t max)
         return failed(s, &rd_ops, -EBUSY);
     if (!(op = sfut_get(s, &rd_ops)))
         return NULL;
+    if (max > STREAM_ITEM_MAX)           /* the buffer's offsets are 32-bit */
+        max = STREAM_ITEM_MAX;
     s->rkind = (uint8_t)kind;
     s->rmax = max;
     s->scanned = 0;
@@ -532,8 +531,8 @@ static tick_future *read_start(tick_stream *s, int kind, size_t max)
     }
     s->rd = op;
     tick__pending_arm(s->loop, &op->fut);
-    if (s->burst > STREAM_BURST)
-        tick__defer(s->loop, &s->again);
+    if (s->fd->burst > STREAM_BURST)
+        tick__defer(s->loop, &s->fd->again);     /* runs stream_service */
     s->last_rx = tick_now(s->loop);      /* the wait starts the idle clock */
     if (s->idle_ns && !tick_timer_armed(&s->idle) &&
         tick_timer_start_at(s->loop, &s->idle, s->last_rx + s->idle_ns) < 0) {
@@ -551,6 +550,8 @@ tick_future *tick_stream_read_exact(tick_stream *s, size_t n)
 {
     if (s && n == 0)
         return failed(s, &rd_ops, -EINVAL);
+    if (s && n > STREAM_ITEM_MAX)
+        return failed(s, &rd_ops, -EMSGSIZE);
     return read_start(s, RD_EXACT, n);
 }
 
@@ -586,8 +587,8 @@ void tick_stream_consume(tick_stream *s, size_t n)
             rb_release(s);
         return;
     }
-    s->roff += n;
-    s->scanned = s->scanned > n ? s->scanned - n : 0;
+    s->roff += (uint32_t)n;
+    s->scanned = s->scanned > n ? s->scanned - (uint32_t)n : 0;
 }
 
 /* Append bytes to the queue (chunks from the pool). */
@@ -704,3 +705,4 @@ static tick_future *wr_start(tick_stream *s, int kind)
 
 tick_future *tick_stream_flush(tick_stream *s) { return wr_start(s, WR_FLUSH); }
 tick_future *tick_stream_drain(tick_stream *s) { return wr_start(s, WR_DRAIN); }
+_Static_assert(sizeof(struct tick_stream) <= 384, "a stream with ASan redzone fits a 448-byte class: test_echo 10k under SAN");

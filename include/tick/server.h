@@ -97,7 +97,7 @@ typedef struct tick_conn {
     /* read-only */
     tick_stream *stream;         /* the connection's (closed by the server) */
     tick_server *server;
-    char peer[56];               /* "127.0.0.1:5555", "[::1]:5555" */
+    const char *peer;            /* "127.0.0.1:5555", "[::1]:5555" */
     /* private */
     tick_scope scope;
     tick_link link;

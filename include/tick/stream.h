@@ -70,7 +70,8 @@
  * everything buffered was consumed, so a connection waiting for its next
  * request holds no buffer. An item longer than 16 KiB (read_line/until
  * with a larger max, read_exact of more) grows the buffer into a heap
- * allocation of up to max bytes. The write queue is a chain of pool
+ * allocation of up to max bytes (at most 1 GiB: a larger max is read as
+ * 1 GiB, read_exact of more gives -EMSGSIZE). The write queue is a chain of pool
  * buffers, given back as they are sent.
  *
  * Writing: tick_stream_write/writev copy the bytes: when nothing is
