@@ -34,6 +34,7 @@ EXAMPLE(io)
 EXAMPLE(sync)
 EXAMPLE(listen)
 EXAMPLE(stream)
+EXAMPLE(server)
 
 static Suite *examples_suite(void)
 {
@@ -52,6 +53,7 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_sync);
     tcase_add_test(tc, example_listen);
     tcase_add_test(tc, example_stream);
+    tcase_add_test(tc, example_server);
     suite_add_tcase(s, tc);
     return s;
 }
