@@ -203,6 +203,37 @@ START_TEST(udp_datagrams_in_batches)
 }
 END_TEST
 
+/* A reload that restarts the instance drains its connections: one idle
+ * between requests gets EOF at once, one that has not sent its first
+ * request yet still gets it answered within the grace, then EOF; the
+ * successor serves new clients meanwhile. */
+START_TEST(drain_on_reload)
+{
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    netfix_config(&d, port, "max_conns = 100\n");
+    e2e_start(&d);
+    int idle = e2e_connect(port), fresh = e2e_connect(port);
+    ck_assert(e2e_echo_roundtrip(idle, "one\n"));
+    ck_assert_int_ge(fresh, 0);
+    e2e_sleep_ms(100);                  /* accepted, no request yet */
+    netfix_config(&d, port, "max_conns = 99\n");   /* a change: restart */
+    e2e_reload(&d);
+    ck_assert(e2e_wait_log(&d, "reloaded: 1 started, 1 stopped", 3000));
+    ck_assert_msg(e2e_wait_closed(idle, 2000), "idle connection not closed");
+    ck_assert_msg(e2e_echo_roundtrip(fresh, "late first request\n"),
+                  "the first request was not answered in the grace");
+    ck_assert_msg(e2e_wait_closed(fresh, 3000), "fresh connection not closed");
+    int next = e2e_connect(port);
+    ck_assert(e2e_echo_roundtrip(next, "successor\n"));
+    close(next);
+    close(idle);
+    close(fresh);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
     Suite *s = suite_create("e2e server");
@@ -212,6 +243,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, max_conns_closes_the_extra);
     tcase_add_test(tc, emfile_shed_is_logged_and_counted);
     tcase_add_test(tc, udp_datagrams_in_batches);
+    tcase_add_test(tc, drain_on_reload);
     suite_add_tcase(s, tc);
     return s;
 }
