@@ -10,14 +10,9 @@
  *
  * The server (tick/server.h) leases the daemon's sockets, accepts, and
  * gives each connection a task, a scope and a stream; echo only echoes.
- * An idle connection holds no buffer (the stream takes one from the
- * loop's pool when bytes arrive and gives it back once they are sent
- * or queued). A client that never reads stalls only its own task, at
- * tick_stream_drain() once 64 KiB are queued. Retiring (a reload), the
- * server shuts the read side of the connections down: each finishes what
- * its client sent, then reads EOF; one that sent nothing yet gets a 1 s
- * grace. Stopping cancels the tasks; the server frees the connections.
- *
+ * An idle connection holds no buffer. A client that never reads stalls
+ * only its own task, at tick_stream_drain() once 64 KiB are queued. On
+ * a reload the server drains (tick/server.h); stopping cancels the tasks.
  * Built only against the public headers, as an outside plugin would be.
  */
 #include <stdlib.h>
@@ -123,9 +118,7 @@ static int echo_conn_step(tick_task *t)
     }
     if (rc == 0)                         /* the client half-closed: finish */
         TICK_AWAIT(t, tick_stream_flush(c->stream), rc);
-    /* a client that resets or vanishes is ordinary for a server: only a
-     * cancellation is reported as such (to the daemon draining us) */
-    if (rc == -ECANCELED)
+    if (rc == -ECANCELED)                /* resets are ordinary: not failures */
         TICK_FAIL(t, rc);
     TICK_RETURN(t, 0);
     TICK_END(t);
@@ -142,7 +135,6 @@ static int echo_start(tick_instance *in)
         .task_name = "echo conn", .max_conns_name = "max_clients",
     };
     int rc = tick_server_start(in, &cfg, &e->srv);
-
     if (rc < 0)
         return rc;                       /* the message is set */
     for (unsigned i = 0; tick_server_address(e->srv, i); i++)
