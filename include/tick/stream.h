@@ -90,9 +90,10 @@
  * One flush or drain pending at a time (a second: -EBUSY).
  *
  * Idle timeout (tick_stream_set_idle_timeout): a read that waits with no
- * byte arriving for longer fails with -ETIMEDOUT. One embedded timer per
- * stream, re-armed lazily (the arrival of bytes only records the time),
- * so a busy stream costs no timer operation per read.
+ * byte arriving for longer fails with -ETIMEDOUT. One timer per stream
+ * (allocated by the first call), re-armed lazily (the arrival of bytes
+ * only records the time), so a busy stream costs no timer operation per
+ * read.
  *
  * Accounting: bytes received and sent are added to the bytes_in and
  * bytes_out of the scope current at tick_stream_open() (scope.h), which
@@ -152,7 +153,8 @@ TICK_API size_t tick_stream_queued(const tick_stream *s);
 /* High-water mark for drain (0: the default, 64 KiB); the hard cap is 16
  * times it. */
 TICK_API void tick_stream_set_high_water(tick_stream *s, size_t bytes);
-/* 0 turns it off (the default). 0 or -EINVAL. */
+/* 0 turns it off (the default). 0, -EINVAL, or -ENOMEM (the first call
+ * allocates the timer). */
 TICK_API int tick_stream_set_idle_timeout(tick_stream *s, uint64_t ns);
 
 /* Did a read of this stream end with -ETIMEDOUT (the idle timeout)? */
