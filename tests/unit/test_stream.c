@@ -324,6 +324,8 @@ START_TEST(alloc_failures)
     for (unsigned long n = 1; n < 20; n++) {
         put("line\n", 5);
         tick_test_fail_alloc_after(n);
+        int it = tick_stream_set_idle_timeout(st, 10 * TICK_SEC);
+        ck_assert(it == 0 || it == -ENOMEM);
         tick_future *f = tick_stream_read_line(st, 64);
         intptr_t v = f ? wait_f(f) : -ENOMEM;
         int w = tick_stream_write(st, big, sizeof big);
