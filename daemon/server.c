@@ -141,6 +141,7 @@ static void conn_new(tick_server *srv, int fd)
     tick_link_init(&c->link);
     tick_scope_init(&c->scope, loop, NULL, c->name);   /* under the instance's */
     tick_scope_set_failed_hook(&c->scope, srv->in->scope.on_failed, srv->in->scope.user);
+    tick_scope_charge_parent(&c->scope, !srv->cfg.conn_cpu);
     tick_scope *prev = tick_scope_enter(loop, &c->scope);
     rc = tick_stream_open(loop, fd, &c->stream);
     if (rc == 0 && srv->cfg.idle_timeout)

@@ -119,6 +119,10 @@ struct tick_server_config {
     const tick_task_class *conn_class;   /* step; free must be NULL */
     const char *task_name;       /* NULL: "conn" */
     const char *max_conns_name;  /* for the log; NULL: "max_conns" */
+    bool conn_cpu;               /* time each connection scope's handles
+                                  * itself; false (default): charged to
+                                  * the instance (tick_scope_charge_parent:
+                                  * no clock read between connections) */
 };
 
 typedef struct tick_server_stats {
