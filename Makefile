@@ -9,7 +9,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION   := 0.1.0
 TICK_ABI_MAJOR := 3
-TICK_ABI_MINOR := 0
+TICK_ABI_MINOR := 1
 
 BUILD     ?= build
 CC        ?= cc
@@ -74,8 +74,13 @@ all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 SYSCONF_STAMP := $(BUILD)/sysconfdir.stamp
 $(shell mkdir -p '$(BUILD)' && { [ "$$(cat '$(SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
     printf '%s\n' '$(SYSCONFDIR)' > '$(SYSCONF_STAMP)'; })
-$(BUILD)/obj/daemon/run.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
-$(BUILD)/obj/daemon/run.o: $(SYSCONF_STAMP)
+# likewise PLUGINDIR, where `tickd --describe` looks without a config file
+PLUGINDIR_STAMP := $(BUILD)/plugindir.stamp
+$(shell { [ "$$(cat '$(PLUGINDIR_STAMP)' 2>/dev/null)" = '$(PLUGINDIR)' ] || \
+    printf '%s\n' '$(PLUGINDIR)' > '$(PLUGINDIR_STAMP)'; })
+$(BUILD)/obj/daemon/run.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"' \
+    -DTICKD_DEFAULT_PLUGINDIR='"$(PLUGINDIR)"'
+$(BUILD)/obj/daemon/run.o: $(SYSCONF_STAMP) $(PLUGINDIR_STAMP)
 $(BUILD)/obj/daemon/run.o $(BUILD)/obj/daemon/control.o $(BUILD)/obj/daemon/ctl.o: \
     CFLAGS_ALL += -DTICKD_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 
