@@ -526,7 +526,11 @@ static int handler(void *user, const char *section, const char *key,
     for (char *p = raw; (p = strchr(p, QUOTED_SEMI)); p++)
         *p = ';';
     if (tick_unquote(raw, val, n + 1) < 0) {
-        PERR(ps, "unterminated quote in the value of key '%s'", key);
+        if (ps->kind == SEC_PLUGIN)
+            PERR(ps, "plugin:%s: unterminated quote in the value of key '%s'",
+                 ps->cfg->sec[ps->cur].name, key);
+        else
+            PERR(ps, "unterminated quote in the value of key '%s'", key);
         goto out;
     }
     if (ps->kind == SEC_DAEMON)

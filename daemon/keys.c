@@ -114,7 +114,9 @@ static void expected(const tick_key *k, char *buf, size_t len)
     case TICK_KEY_T_STRING:
     case TICK_KEY_T_WORDS: {
         const char *u = k->type == TICK_KEY_T_STRING ? "characters" : "words";
-        if (k->max)
+        if (k->max && k->min == k->max)
+            snprintf(buf, len, "exactly %lld %s", (long long)k->min, u);
+        else if (k->max)
             snprintf(buf, len, "%lld to %lld %s", (long long)k->min, (long long)k->max, u);
         else if (k->min)
             snprintf(buf, len, "at least %lld %s", (long long)k->min, u);
