@@ -318,8 +318,9 @@ START_TEST(bad_table_refused_old_abi_loads)
     e2e_config(&d, "[daemon]\nplugin_dir = %s\n[plugin:v]\nmodule = abiv30\nwho = me\n",
                e2e_fixtures());
     err = run_t(&d, &rc);
-    ck_assert_msg(rc == 0 && strstr(e2e_read_file(d.out), "configuration OK"), "exit %d: %s",
-                  rc, err);
+    char *out = e2e_read_file(d.out);
+    ck_assert_msg(rc == 0 && strstr(out, "configuration OK"), "exit %d: %s", rc, err);
+    free(out);
     free(err);
     e2e_kill(&d);
 }
