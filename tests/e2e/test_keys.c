@@ -124,6 +124,34 @@ START_TEST(describe_lists_plugin_dir)
     char *kd = strstr(out, "\nkeyed 2.5\n");
     ck_assert_msg(hb && kd && hb < kd, "%s", out);
     free(out);
+
+    /* one module that does not load: 69, its reason, the others listed */
+    E2E_FMT(from, sizeof from, "%s/notelf.so", e2e_fixtures());
+    E2E_FMT(to, sizeof to, "%s/notelf.so", dir);
+    e2e_copy_file(from, to, 0755);
+    rc = e2e_run(&d, args, 5000);
+    out = e2e_read_file(d.out);
+    char *err = e2e_read_file(d.err);
+    ck_assert_msg(rc == EX_UNAVAILABLE_, "exit %d", rc);
+    ck_assert_msg(strstr(err, "cannot load module 'notelf'") && strstr(err, "invalid ELF header"),
+                  "%s", err);
+    ck_assert_msg(strstr(out, "\nkeyed 2.5\n") && strstr(out, "\nheartbeat 1.0\n"), "%s", out);
+    free(out);
+    free(err);
+
+    /* no -c and no default configuration file: the build's plugin dir,
+     * and a line saying so (only where the default file is absent) */
+    char def[PATH_MAX];
+    E2E_FMT(def, sizeof def, "%s/tickd/tickd.ini", e2e_env("TICKD_SYSCONFDIR", "/etc"));
+    if (access(def, F_OK) != 0) {
+        const char *nocfg[] = { "--describe", NULL };
+        rc = e2e_run(&d, nocfg, 5000);
+        err = e2e_read_file(d.err);
+        char note[PATH_MAX + 64];
+        E2E_FMT(note, sizeof note, "tickd: no configuration file %s: looking for modules in ", def);
+        ck_assert_msg(strstr(err, note), "exit %d: %s", rc, err);
+        free(err);
+    }
     e2e_kill(&d);
 }
 END_TEST
