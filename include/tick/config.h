@@ -59,10 +59,10 @@
  *     escapes resolved, blanks kept), like a string key.
  * Byte 0x01 may not appear in a configuration file (the reader uses it).
  *
- * Lines are at most 200 bytes (inih's limit). A longer value is written as
- * a repeatable key (one value a line: TICK_KEY_REPEATABLE) or, for a big
- * blob, as a key naming a file (by convention KEY_file) that the plugin
- * reads itself.
+ * A line holds at most 198 characters (inih's 200-byte buffer). A longer
+ * value is written as a repeatable key (one value a line:
+ * TICK_KEY_REPEATABLE) or, for a big blob, as a key naming a file (by
+ * convention KEY_file, a TICK_KEY_STRING) that the plugin reads itself.
  *
  * Duplicates: a key given twice in one section is an error unless the
  * table declares it TICK_KEY_REPEATABLE (the values are then kept in file
@@ -97,7 +97,10 @@
  * Lifetime: strings, word arrays and lists are the daemon's, valid for
  * the instance's whole life (until after release()); a live reconfigure
  * stores new pointers and keeps the old ones valid until the instance
- * ends too. Do not free or write through them.
+ * ends too. Do not free or write through them. The daemon writes the
+ * fields on the loop thread only, between callbacks: a pool job
+ * (tick_run_in_thread) must not read a live field while it runs — copy
+ * what it needs before submitting it.
  *
  * With a table, configure(in, NULL, NULL) (if the descriptor has one) is
  * called once after the daemon filled every key: the place to check
