@@ -9,7 +9,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION   := 0.1.0
 TICK_ABI_MAJOR := 3
-TICK_ABI_MINOR := 0
+TICK_ABI_MINOR := 1
 
 BUILD     ?= build
 CC        ?= cc
@@ -26,7 +26,10 @@ UNITDIR   ?= $(PREFIX)/lib/systemd/system
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR    ?= $(PREFIX)/share/man
 DOCDIR    ?= $(PREFIX)/share/doc/tickd
-MAN_PAGES := man/tickd.8 man/tickd.ini.5 man/tick.3
+MAN_PAGES := man/tickd.8 $(BUILD)/man/tickd.ini.5 man/tick.3
+# shipped modules whose keys are a table: their part of tickd.ini(5) is
+# generated from it (echo joins when its keys are a table)
+MAN_KEY_PLUGINS := heartbeat
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -66,7 +69,16 @@ E2E_BIN    := $(E2E_TESTS:%=$(BUILD)/tests/e2e_%)
 SYS_LIBS   := -ldl -lpthread
 
 .PHONY: all check check-systemd unit e2e san-unit san-e2e run bench bench-compare fuzz install uninstall clean deps-build deps-check deps-bench deps-fuzz
-all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
+all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN) $(BUILD)/man/tickd.ini.5
+
+# tickd.ini(5): the template with the key tables of MAN_KEY_PLUGINS in
+# place of its @MODULE_KEYS@ line, as `tickd --describe --man` prints them
+$(BUILD)/man/tickd.ini.5: man/tickd.ini.5.in $(TICKD) $(MAN_KEY_PLUGINS:%=$(BUILD)/plugins/%.so)
+	@mkdir -p $(dir $@)
+	$(TICKD) --describe --man $(abspath $(MAN_KEY_PLUGINS:%=$(BUILD)/plugins/%.so)) > $@.keys
+	awk -v keys='$@.keys' '/^\.\\" @MODULE_KEYS@$$/ { while ((getline l < keys) > 0) print l; next } { print }' \
+	    man/tickd.ini.5.in > $@.tmp
+	rm -f $@.keys && mv $@.tmp $@
 
 # The built-in default configuration is $(SYSCONFDIR)/tickd/tickd.ini, as
 # the unit's @SYSCONFDIR@. run.o depends on a stamp holding the value, so
@@ -74,8 +86,13 @@ all: $(TICKD) $(PLUGIN_SO) $(EXAMPLE_BIN)
 SYSCONF_STAMP := $(BUILD)/sysconfdir.stamp
 $(shell mkdir -p '$(BUILD)' && { [ "$$(cat '$(SYSCONF_STAMP)' 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
     printf '%s\n' '$(SYSCONFDIR)' > '$(SYSCONF_STAMP)'; })
-$(BUILD)/obj/daemon/run.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"'
-$(BUILD)/obj/daemon/run.o: $(SYSCONF_STAMP)
+# likewise PLUGINDIR, where `tickd --describe` looks without a config file
+PLUGINDIR_STAMP := $(BUILD)/plugindir.stamp
+$(shell { [ "$$(cat '$(PLUGINDIR_STAMP)' 2>/dev/null)" = '$(PLUGINDIR)' ] || \
+    printf '%s\n' '$(PLUGINDIR)' > '$(PLUGINDIR_STAMP)'; })
+$(BUILD)/obj/daemon/run.o: CFLAGS_ALL += -DTICKD_SYSCONFDIR='"$(SYSCONFDIR)"' \
+    -DTICKD_DEFAULT_PLUGINDIR='"$(PLUGINDIR)"'
+$(BUILD)/obj/daemon/run.o: $(SYSCONF_STAMP) $(PLUGINDIR_STAMP)
 $(BUILD)/obj/daemon/run.o $(BUILD)/obj/daemon/control.o $(BUILD)/obj/daemon/ctl.o: \
     CFLAGS_ALL += -DTICKD_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 
@@ -267,7 +284,7 @@ install: all
 	# documentation: man pages, README.md and docs/
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 man/tickd.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/tickd.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(BUILD)/man/tickd.ini.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/tick.3 $(DESTDIR)$(MANDIR)/man3/
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/

@@ -14,6 +14,7 @@
  *   compose.h  gather, first-of, timeout
  *   sync.h     Event, Queue, Semaphore, Lock
  *   plugin.h   the plugin descriptor and instance API
+ *   config.h   a plugin's keys declared in a table, parsed by the daemon
  *   listen.h   listening sockets leased from the daemon (TCP, UDP)
  */
 #ifndef TICK_TICK_H
@@ -29,6 +30,7 @@
 #include "sys.h"
 #include "compose.h"
 #include "sync.h"
+#include "config.h"
 #include "plugin.h"
 #include "listen.h"
 
