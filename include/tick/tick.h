@@ -15,6 +15,7 @@
  *   sync.h     Event, Queue, Semaphore, Lock
  *   plugin.h   the plugin descriptor and instance API
  *   listen.h   listening sockets leased from the daemon (TCP, UDP)
+ *   metrics.h  counters, gauges, histograms; the Prometheus renderer
  */
 #ifndef TICK_TICK_H
 #define TICK_TICK_H
@@ -31,5 +32,6 @@
 #include "sync.h"
 #include "plugin.h"
 #include "listen.h"
+#include "metrics.h"
 
 #endif

@@ -33,6 +33,7 @@ EXAMPLE(scope)
 EXAMPLE(io)
 EXAMPLE(sync)
 EXAMPLE(listen)
+EXAMPLE(metrics)
 
 static Suite *examples_suite(void)
 {
@@ -50,6 +51,7 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_io);
     tcase_add_test(tc, example_sync);
     tcase_add_test(tc, example_listen);
+    tcase_add_test(tc, example_metrics);
     suite_add_tcase(s, tc);
     return s;
 }
