@@ -193,6 +193,15 @@ TICK_API int tick_metrics_render_begin(tick_metrics_cursor **out);
 TICK_API ssize_t tick_metrics_render(tick_metrics_cursor *c, char *buf, size_t cap);
 TICK_API void tick_metrics_render_end(tick_metrics_cursor *c);
 
+/* In tickd only (a program linked with libtick alone lacks it): the
+ * daemon's status as one JSON object — version, start time, uptime,
+ * configuration files, the last reload's result and error text, and per
+ * instance its module, module version, state, status text, time up,
+ * tasks, fds, child scopes (connections), task failures, handler and
+ * pool CPU seconds, bytes. snprintf's contract: returns the length
+ * needed; writes at most cap bytes, NUL-terminated. */
+TICK_API size_t tick_daemon_status_json(char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
