@@ -72,6 +72,8 @@ struct tick_metric_family {
     double *buckets;
     tick_link series;
     tick_metric *single;        /* the series of a label-less plain family */
+    tick_link *hb;              /* hash of the live series by label values, */
+    size_t hnb, nlive;          /* made past HASH_MIN series (NULL before) */
     tick_metric_collect_fn fn;
     void (*release)(void *);
     void *user;
@@ -82,6 +84,8 @@ struct tick_metric_family {
 
 struct tick_metric {
     tick_link link;             /* in fam->series */
+    tick_link hlink;            /* in fam->hb[], while live */
+    uint32_t hash;
     tick_metric_family *fam;
     enum tick_metric_type type;
     unsigned refs;
@@ -166,7 +170,54 @@ static bool ends_with(const char *s, const char *suf)
 static void series_free(tick_metric *m)
 {
     tick_link_remove(&m->link);
+    tick_link_remove(&m->hlink);
     free(m);
+}
+
+/* ---- the series index: label values -> series ------------------------ */
+
+/* Below this many series a family is searched linearly. */
+#define HASH_MIN 16
+
+static uint32_t values_hash(size_t n, const char *const *values)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)values[i]; *p; p++)
+            h = (h ^ *p) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;     /* a separator: ("ab","") != ("a","b") */
+    }
+    return h;
+}
+
+static void index_grow(tick_metric_family *f, size_t n)
+{
+    tick_link *hb = tick__malloc(n * sizeof *hb);
+    if (!hb)
+        return;                         /* longer chains or a linear search */
+    for (size_t i = 0; i < n; i++)
+        tick_link_init(&hb[i]);
+    for (tick_link *l = f->series.next; l != &f->series; l = l->next) {
+        tick_metric *m = tick_container_of(l, tick_metric, link);
+        if (!m->dead) {
+            tick_link_remove(&m->hlink);
+            tick_list_append(&hb[m->hash & (n - 1)], &m->hlink);
+        }
+    }
+    free(f->hb);
+    f->hb = hb;
+    f->hnb = n;
+}
+
+/* Append a new series to f (and its index). */
+static void series_add(tick_metric_family *f, tick_metric *m)
+{
+    tick_list_append(&f->series, &m->link);
+    f->nlive++;
+    if (f->hb)
+        tick_list_append(&f->hb[m->hash & (f->hnb - 1)], &m->hlink);
+    if (f->nlabels && f->nlive >= HASH_MIN && f->nlive > 2 * f->hnb)
+        index_grow(f, f->hnb ? f->hnb * 4 : 32);
 }
 
 static void mname_maybe_free(struct mname *mn)
@@ -181,6 +232,7 @@ static void fam_free(tick_metric_family *f)
 {
     while (!tick_list_empty(&f->series))
         series_free(tick_container_of(f->series.next, tick_metric, link));
+    free(f->hb);
     struct mname *mn = f->mn;
     tick_link_remove(&f->nlink);
     tick_link_remove(&f->olink);
@@ -289,20 +341,35 @@ static tick_metric *series_make(tick_metric_family *f, const char *const *values
     m->fam = f;
     m->type = f->type;
     m->gen = ++generation;
+    m->hash = values_hash(f->nlabels, values);
     tick_link_init(&m->link);
+    tick_link_init(&m->hlink);
     return m;
+}
+
+static bool series_is(const tick_metric *m, size_t n, const char *const *values)
+{
+    size_t i = 0;
+    while (i < n && strcmp(m->values[i], values[i]) == 0)
+        i++;
+    return i == n;
 }
 
 static tick_metric *series_find(tick_metric_family *f, const char *const *values)
 {
+    if (f->hb) {
+        uint32_t h = values_hash(f->nlabels, values);
+        tick_link *b = &f->hb[h & (f->hnb - 1)];
+        for (tick_link *l = b->next; l != b; l = l->next) {
+            tick_metric *m = tick_container_of(l, tick_metric, hlink);
+            if (m->hash == h && series_is(m, f->nlabels, values))
+                return m;
+        }
+        return NULL;
+    }
     for (tick_link *l = f->series.next; l != &f->series; l = l->next) {
         tick_metric *m = tick_container_of(l, tick_metric, link);
-        if (m->dead)
-            continue;
-        size_t i = 0;
-        while (i < f->nlabels && strcmp(m->values[i], values[i]) == 0)
-            i++;
-        if (i == f->nlabels)
+        if (!m->dead && series_is(m, f->nlabels, values))
             return m;
     }
     return NULL;
@@ -313,6 +380,8 @@ static void series_kill(tick_metric *m)
     if (m->dead)
         return;
     m->dead = true;
+    m->fam->nlive--;
+    tick_link_remove(&m->hlink);        /* never found again */
     if (m->fam->single == m)
         m->fam->single = NULL;
     if (m->refs == 0)
@@ -326,6 +395,7 @@ static void fam_kill(tick_metric_family *f)
     f->dead = true;
     tick_link_remove(&f->olink);
     tick_link_remove(&f->slink);
+    f->owner = NULL;                    /* read only while not dead */
     if (f->mn) {
         f->mn->live--;
         nfamilies--;
@@ -647,7 +717,7 @@ int tick__metric_register(tick_scope *s, const tick_metric_desc *d, unsigned fla
         if (!m)
             rc = -ENOMEM;
         else {
-            tick_list_append(&f->series, &m->link);
+            series_add(f, m);
             f->single = m;
         }
     }
@@ -701,7 +771,7 @@ int tick_metric_get(tick_metric_family *f, const char *const *values, tick_metri
     if (!m) {
         if (!(m = series_make(f, values)))
             return -ENOMEM;
-        tick_list_append(&f->series, &m->link);
+        series_add(f, m);
         if (!f->nlabels)
             f->single = m;
     }
@@ -832,7 +902,7 @@ static tick_metric *set_series(tick_metric_set *set, int family, const char *con
             return NULL;
     tick_metric *m = series_find(f, values);
     if (!m && (m = series_make(f, values)))
-        tick_list_append(&f->series, &m->link);
+        series_add(f, m);
     return m;
 }
 

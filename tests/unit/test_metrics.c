@@ -205,6 +205,49 @@ START_TEST(delete_series_and_family)
 }
 END_TEST
 
+/* Many series: found again by label values (the index past 16), deleted
+ * ones not, the order of registration kept. */
+START_TEST(many_series)
+{
+    static const char *const two[] = { "a", "b", NULL };
+    tick_metric_family *f;
+    enum { N = 2000 };
+    static tick_metric *ms[N];
+    char a[16], b[16];
+    ck_assert_int_eq(tick_metric_family_new(&(tick_metric_desc){ .name = "many",
+                     .help = "M.", .type = TICK_METRIC_GAUGE, .labels = two }, &f), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(a, sizeof a, "%d", i / 10);
+        snprintf(b, sizeof b, "%d", i % 10);
+        ck_assert_int_eq(tick_metric_get(f, (const char *[]){ a, b }, &ms[i]), 0);
+        tick_gauge_set(ms[i], i);
+    }
+    /* ("1", "23") is not ("12", "3") */
+    tick_metric *x, *y;
+    ck_assert_int_eq(tick_metric_get(f, (const char *[]){ "1", "23" }, &x), 0);
+    ck_assert_int_eq(tick_metric_get(f, (const char *[]){ "12", "3" }, &y), 0);
+    ck_assert_ptr_ne(x, y);
+    ck_assert_ptr_eq(y, ms[123]);
+    for (int i = 0; i < N; i += 2)
+        tick_metric_delete(ms[i]);
+    for (int i = 0; i < N; i++) {
+        tick_metric *m;
+        snprintf(a, sizeof a, "%d", i / 10);
+        snprintf(b, sizeof b, "%d", i % 10);
+        ck_assert_int_eq(tick_metric_get(f, (const char *[]){ a, b }, &m), 0);
+        if (i % 2)
+            ck_assert_ptr_eq(m, ms[i]);
+        else
+            ck_assert(tick_metric_value(m) == 0);    /* a new one */
+    }
+    char *out = render();
+    ck_assert_ptr_nonnull(strstr(out, "many{a=\"0\",b=\"1\"} 1\nmany{a=\"0\",b=\"3\"} 3\n"));
+    ck_assert_ptr_nonnull(strstr(out, "many{a=\"199\",b=\"9\"} 1999\nmany{a=\"1\",b=\"23\"} 0\n"
+                                 "many{a=\"0\",b=\"0\"} 0\n"));
+    free(out);
+}
+END_TEST
+
 /* ---- callback families ---- */
 
 static int released;
@@ -748,6 +791,7 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, counter_gauge_histogram);
     tcase_add_test(tc, bad_descriptions);
     tcase_add_test(tc, delete_series_and_family);
+    tcase_add_test(tc, many_series);
     tcase_add_test(tc, callback_families);
     tcase_add_test(tc, external_sets);
     tcase_add_test(tc, conflicts_refused_and_logged);
