@@ -1380,7 +1380,7 @@ int tick_metrics_render_begin(tick_metrics_cursor **out)
 
 ssize_t tick_metrics_render(tick_metrics_cursor *c, char *buf, size_t cap)
 {
-    if (!c || (!buf && cap))
+    if (!c || !buf || !cap)
         return -EINVAL;
     if (c->err)
         return c->err;

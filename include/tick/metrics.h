@@ -60,6 +60,9 @@
  * overlap (a reload: same top scope name), only the newest (the one
  * created last, not cancelled) is shown. A counter that must survive a
  * restart of its instance belongs to the daemon, not to the incarnation.
+ * Register in start(), not configure(): configure() also runs for a
+ * reload that may be rejected, and a registration there would hide the
+ * running incarnation until the candidate is discarded.
  *
  * Updates (tick_counter_add, tick_gauge_set, tick_histogram_observe, ...)
  * are plain adds and stores: no lock, no allocation, no syscall; NULL is
@@ -73,7 +76,11 @@
  * holds a reference on where it stands, deleted families and series are
  * skipped, and what was created after tick_metrics_render_begin() is left
  * for the next scrape. So no series appears twice and each family header
- * once, but the output is not a snapshot of one instant.
+ * once, but the output is not a snapshot of one instant: a series' text
+ * is taken when the cursor reaches it (a callback family's whole output
+ * at once), and a family deleted half-way keeps the lines already taken.
+ * A render call does at most cap bytes of copying plus the making of one
+ * piece (a header, a series, or one callback family's output).
  */
 #ifndef TICK_METRICS_H
 #define TICK_METRICS_H
@@ -186,8 +193,9 @@ TICK_API void tick_metric_slot_delete(tick_metric_slot *s);
 
 /*
  * Rendering. begin: a cursor at the start (-ENOMEM). render: up to cap
- * bytes of the text into buf; the count, 0 at the end, -ENOMEM (the
- * cursor stays valid: end it). end: free the cursor (any time).
+ * (> 0) bytes of the text into buf; the count, 0 at the end, -EINVAL
+ * (cap 0), -ENOMEM (the cursor stays valid: end it). end: free the
+ * cursor (any time; NULL is a no-op). Several cursors may be open.
  */
 TICK_API int tick_metrics_render_begin(tick_metrics_cursor **out);
 TICK_API ssize_t tick_metrics_render(tick_metrics_cursor *c, char *buf, size_t cap);

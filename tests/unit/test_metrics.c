@@ -586,6 +586,8 @@ START_TEST(changes_between_slices)
     char buf[4096];
     size_t len = 0;
     ck_assert_int_eq(tick_metrics_render_begin(&cur), 0);
+    ck_assert_int_eq(tick_metrics_render(cur, buf, 0), -EINVAL);
+    ck_assert_int_eq(tick_metrics_render(cur, NULL, 10), -EINVAL);
     /* the header and the first series: 41 + 24 bytes, so that nothing
      * more is staged */
     ssize_t n = tick_metrics_render(cur, buf, 60);
