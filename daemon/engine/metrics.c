@@ -593,14 +593,17 @@ void tick__metrics_scope_close(tick_scope *s)
 
 /* ---- registration ---------------------------------------------------- */
 
-static struct mname *mname_find(const char *name, bool live_only)
+/* The live name entry f joins: same name, type and HELP. A name can
+ * have two entries for a while: an older incarnation's, with another
+ * type or HELP, and its successor's; the newest rule shows one. */
+static struct mname *mname_find(const tick_metric_family *f)
 {
     for (tick_link *l = names.next; l != &names; l = l->next) {
         struct mname *mn = tick_container_of(l, struct mname, link);
-        int c = strcmp(mn->name, name);
+        int c = strcmp(mn->name, f->name);
         if (c > 0)
             break;
-        if (c == 0 && (!live_only || mn->live))
+        if (c == 0 && mn->live && mn->type == f->type && strcmp(mn->help, f->help) == 0)
             return mn;
     }
     return NULL;
@@ -636,9 +639,18 @@ static struct mname *mname_new(const tick_metric_family *f)
 
 static const char *const type_names[] = { "counter", "gauge", "histogram", "untyped" };
 
+/* g belongs to an older incarnation of o's instance: one the newest
+ * rule hides while o's lives. Its type and HELP may differ (a new module
+ * version), so it is no conflict. */
+static bool older_incarnation(const tick_metric_family *g, const struct mowner *o)
+{
+    const struct mtop *a = g->owner->top, *b = o->top;
+    return a && b && a != b && a->seq < b->seq && strcmp(a->label, b->label) == 0;
+}
+
 /* Does f clash with a live family of its name (other than those of
- * skip_slot)? -EINVAL (logged) for type or HELP, -EEXIST for one of the
- * same instance. */
+ * skip_slot and of older incarnations)? -EINVAL (logged) for type or
+ * HELP, -EEXIST for one of the same instance. */
 static int check_conflict(const tick_metric_family *f, const struct mowner *o,
                           const tick_metric_slot *skip_slot)
 {
@@ -651,7 +663,7 @@ static int check_conflict(const tick_metric_family *f, const struct mowner *o,
             continue;
         for (tick_link *r = mn->regs.next; r != &mn->regs; r = r->next) {
             const tick_metric_family *g = tick_container_of(r, tick_metric_family, nlink);
-            if (g->dead || (skip_slot && g->slot == skip_slot))
+            if (g->dead || (skip_slot && g->slot == skip_slot) || older_incarnation(g, o))
                 continue;
             const char *who = g->owner->top ? g->owner->top->label : "the daemon";
             if (g->type != f->type) {
@@ -707,7 +719,7 @@ int tick__metric_register(tick_scope *s, const tick_metric_desc *d, unsigned fla
         return -ENOMEM;
     }
     rc = check_conflict(f, o, NULL);
-    struct mname *mn = rc < 0 ? NULL : mname_find(f->name, true);
+    struct mname *mn = rc < 0 ? NULL : mname_find(f);
     if (rc == 0 && !mn && !(mn = mname_new(f)))
         rc = -ENOMEM;
     if (rc == 0 && !fn && f->nlabels == 0) {
@@ -1006,9 +1018,7 @@ int tick_metric_slot_publish(tick_metric_slot *sl, tick_metric_set *set)
         rc = -ENOMEM;
     for (size_t i = 0; i < n && rc == 0; i++) {
         tick_metric_family *f = set->idx[i];
-        struct mname *mn = mname_find(f->name, true);
-        if (mn && (mn->type != f->type || strcmp(mn->help, f->help) != 0))
-            mn = NULL;        /* only this slot's old families had it: a new name */
+        struct mname *mn = mname_find(f);
         if (!mn)
             for (size_t j = 0; j < i; j++)
                 if (strcmp(mns[j]->name, f->name) == 0)

@@ -53,7 +53,9 @@
  * scope, or a scope below it) carries the label tickd_instance="NAME"
  * (the daemon's instance name; in a program of its own, the top scope's
  * name) before its own labels. Registering a name that exists with
- * another type or HELP text is refused (-EINVAL, logged); so is one in the
+ * another type or HELP text is refused (-EINVAL, logged), unless only
+ * older incarnations of the same instance have it (a new module version
+ * may change them; the newest rule shows one); so is one in the
  * same instance twice (-EEXIST) and, outside the daemon, the reserved
  * prefixes "tickd_" and "process_". Counter names get "_total" appended
  * unless they end with it. While two incarnations of one instance

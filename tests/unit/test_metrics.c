@@ -499,6 +499,51 @@ START_TEST(instance_label_and_incarnations)
 }
 END_TEST
 
+/* A new incarnation may change a family's HELP or type (a new module
+ * version): no conflict with its own older incarnation, and one header. */
+START_TEST(new_incarnation_changes_help)
+{
+    tick_scope a1, a2, b;
+    tick_metric_family *f;
+    tick_scope *prev;
+    tick_scope_init(&a1, loop, tick_loop_scope(loop), "alpha");
+    prev = tick_scope_enter(loop, &a1);
+    ck_assert_int_eq(tick_metric_family_new(&(tick_metric_desc){ .name = "v",
+                     .help = "Old.", .type = TICK_METRIC_GAUGE }, &f), 0);
+    tick_gauge_set(tick_metric_of(f), 1);
+    tick_scope_enter(loop, prev);
+    tick_scope_init(&a2, loop, tick_loop_scope(loop), "alpha");
+    prev = tick_scope_enter(loop, &a2);
+    ck_assert_int_eq(tick_metric_family_new(&(tick_metric_desc){ .name = "v",
+                     .help = "New.", .type = TICK_METRIC_GAUGE }, &f), 0);
+    tick_gauge_set(tick_metric_of(f), 2);
+    tick_scope_enter(loop, prev);
+    ASSERT_RENDER("# HELP v New.\n# TYPE v gauge\nv{tickd_instance=\"alpha\"} 2\n");
+    /* another instance cannot pick either while both live */
+    tick_scope_init(&b, loop, tick_loop_scope(loop), "beta");
+    prev = tick_scope_enter(loop, &b);
+    ck_assert_int_eq(tick_metric_family_new(&(tick_metric_desc){ .name = "v",
+                     .help = "New.", .type = TICK_METRIC_GAUGE }, &f), -EINVAL);
+    ck_assert_int_eq(tick_metric_family_new(&(tick_metric_desc){ .name = "v",
+                     .help = "Old.", .type = TICK_METRIC_GAUGE }, &f), -EINVAL);
+    tick_scope_enter(loop, prev);
+    /* the new one fails: the old one shows again, under its own HELP */
+    tick_scope_cancel(&a2);
+    ASSERT_RENDER("# HELP v Old.\n# TYPE v gauge\nv{tickd_instance=\"alpha\"} 1\n");
+    ck_assert_int_eq(tick_scope_close(&a2), 0);
+    ASSERT_RENDER("# HELP v Old.\n# TYPE v gauge\nv{tickd_instance=\"alpha\"} 1\n");
+    tick_scope_cancel(&a1);
+    ck_assert_int_eq(tick_scope_close(&a1), 0);
+    /* the name is free: beta takes it */
+    prev = tick_scope_enter(loop, &b);
+    ck_assert_int_eq(tick_metric_family_new(&(tick_metric_desc){ .name = "v",
+                     .help = "New.", .type = TICK_METRIC_HISTOGRAM }, &f), 0);
+    tick_scope_enter(loop, prev);
+    tick_scope_cancel(&b);
+    ck_assert_int_eq(tick_scope_close(&b), 0);
+}
+END_TEST
+
 /* ---- slices and escaping ---- */
 
 static void build_sample(void)
@@ -798,6 +843,7 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, external_sets);
     tcase_add_test(tc, conflicts_refused_and_logged);
     tcase_add_test(tc, instance_label_and_incarnations);
+    tcase_add_test(tc, new_incarnation_changes_help);
     tcase_add_test(tc, slices_equal_one_go);
     tcase_add_test(tc, changes_between_slices);
     tcase_add_test(tc, no_allocation_on_update);
