@@ -32,6 +32,7 @@ enum fkind { F_PLAIN, F_CALLBACK, F_EXTERNAL };
 
 struct mtop {
     tick_link link;             /* in tops */
+    tick_link owners;           /* mowner.tlink: the scopes under it */
     const tick_scope *scope;
     char *label;
     uint64_t seq;
@@ -41,6 +42,7 @@ struct mtop {
 
 struct mowner {
     tick_link hlink;            /* in its hash bucket */
+    tick_link tlink;            /* in top->owners */
     const tick_scope *scope;
     struct mtop *top;           /* NULL for the root scope */
     tick_link fams;             /* family.olink */
@@ -504,6 +506,7 @@ static struct mtop *top_get(const tick_scope *ts)
     t->seq = ++top_seq;
     t->refs = 1;
     t->cancelled = tick_scope_cancelled(ts);
+    tick_link_init(&t->owners);
     tick_list_append(&tops, &t->link);
     tops_recompute(t->label);
     return t;
@@ -540,6 +543,9 @@ static struct mowner *owner_get(const tick_scope *s)
     }
     o->scope = s;
     o->hidden = tick_scope_cancelled(s);
+    tick_link_init(&o->tlink);
+    if (o->top)
+        tick_list_append(&o->top->owners, &o->tlink);
     tick_link_init(&o->fams);
     tick_link_init(&o->slots);
     tick_list_append(&obuckets[ohash(s, onbuckets)], &o->hlink);
@@ -556,6 +562,7 @@ static void owner_free(struct mowner *o)
     while (!tick_list_empty(&o->slots))
         slot_free(tick_container_of(o->slots.next, tick_metric_slot, link));
     tick_link_remove(&o->hlink);
+    tick_link_remove(&o->tlink);
     top_put(o->top);
     nowners--;
     free(o);
@@ -648,9 +655,34 @@ static bool older_incarnation(const tick_metric_family *g, const struct mowner *
     return a && b && a != b && a->seq < b->seq && strcmp(a->label, b->label) == 0;
 }
 
+static bool owner_has(const struct mowner *x, const char *name)
+{
+    for (const tick_link *k = x->fams.next; k != &x->fams; k = k->next) {
+        const tick_metric_family *g = tick_container_of(k, tick_metric_family, olink);
+        if (!g->dead && !g->slot && strcmp(g->name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Does o's instance (every scope under its top; the root scope alone
+ * for the daemon's) have a live registered family named name? */
+static bool instance_has(const struct mowner *o, const char *name)
+{
+    if (!o->top)
+        return owner_has(o, name);
+    for (const tick_link *l = o->top->owners.next; l != &o->top->owners; l = l->next)
+        if (owner_has(tick_container_of(l, struct mowner, tlink), name))
+            return true;
+    return false;
+}
+
 /* Does f clash with a live family of its name (other than those of
  * skip_slot and of older incarnations)? -EINVAL (logged) for type or
- * HELP, -EEXIST for one of the same instance. */
+ * HELP, -EEXIST for one of the same instance. A name entry with f's
+ * type and HELP cannot clash on them: only entries that differ are
+ * walked, so that registering one family name in N instances is not
+ * O(N) each. */
 static int check_conflict(const tick_metric_family *f, const struct mowner *o,
                           const tick_metric_slot *skip_slot)
 {
@@ -659,7 +691,7 @@ static int check_conflict(const tick_metric_family *f, const struct mowner *o,
         int c = strcmp(mn->name, f->name);
         if (c > 0)
             break;
-        if (c)
+        if (c || !mn->live || (mn->type == f->type && strcmp(mn->help, f->help) == 0))
             continue;
         for (tick_link *r = mn->regs.next; r != &mn->regs; r = r->next) {
             const tick_metric_family *g = tick_container_of(r, tick_metric_family, nlink);
@@ -672,15 +704,13 @@ static int check_conflict(const tick_metric_family *f, const struct mowner *o,
                           type_names[g->type], who);
                 return -EINVAL;
             }
-            if (strcmp(g->help, f->help) != 0) {
-                tick__log(4, "metric '%s': HELP text differs from the one registered "
-                          "by %s; not registered", f->name, who);
-                return -EINVAL;
-            }
-            if (!skip_slot && g->owner->top == o->top && !g->slot && !f->slot)
-                return -EEXIST;
+            tick__log(4, "metric '%s': HELP text differs from the one registered "
+                      "by %s; not registered", f->name, who);
+            return -EINVAL;
         }
     }
+    if (!skip_slot && !f->slot && instance_has(o, f->name))
+        return -EEXIST;
     return 0;
 }
 
