@@ -8,7 +8,7 @@
 # TICK_PLUGINS. Optional: BENCH_RUNS (micro runs per engine, default 7),
 # ECHO_SECS (measured seconds per round, 5), ECHO_WARM (1), ECHO_CONNS
 # (50), ECHO_ROUNDS (rounds, each tickd then raw; best clean round kept, 4),
-# BENCH_SKIP_MICRO=1, BENCH_SKIP_ECHO=1.
+# BENCH_SKIP_MICRO=1, BENCH_SKIP_METRICS=1, BENCH_SKIP_ECHO=1.
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
 set -u
@@ -52,6 +52,11 @@ fi
 if [ "${BENCH_SKIP_MICRO:-0}" != 1 ]; then
     echo "== micro-benchmarks (pinned to cpu $SERVER_CPU; best of $RUNS runs, engines interleaved)"
     "$B/micro" -r "$RUNS" -c "$SERVER_CPU" || status=1
+fi
+
+if [ "${BENCH_SKIP_METRICS:-0}" != 1 ]; then
+    echo "== /metrics render (pinned to cpu $SERVER_CPU)"
+    taskset -c "$SERVER_CPU" "$B/metrics_render" -n 1000 -r "$RUNS" || status=1
 fi
 
 [ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"

@@ -12,6 +12,7 @@
 #include "instance.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics_daemon.h"
 
 /* Every instance alive in any state, for log prefixes and stats. */
 static tick_link registry = TICK_LINK_INIT(registry);
@@ -391,6 +392,7 @@ int tickd_instance_start(tick_instance *in, struct tickd_error *err)
     in->has_err = false;
     in->started_at = tick_now(in->loop);
     IN_SCOPE(in, rc = in->mod->desc->start(in));
+    tickd_metrics_instance_started(in);
     if (rc < 0) {
         in->state = TICKD_INSTANCE_FAILED;
         tickd_error_set(err, in->conf->file, in->conf->line,

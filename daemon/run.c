@@ -25,6 +25,7 @@
 #include "module.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics_daemon.h"
 #include "notify.h"
 
 #ifndef TICKD_VERSION
@@ -503,6 +504,7 @@ int tickd_run(int argc, char **argv)
         cleanup(d);
         return rc;
     }
+    tickd_metrics_init(d);
 
     /* Before any thread exists (plugins may start some, the pool does):
      * these signals are read from the loop's signalfd, so no thread may

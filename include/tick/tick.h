@@ -16,6 +16,7 @@
  *   plugin.h   the plugin descriptor and instance API
  *   config.h   a plugin's keys declared in a table, parsed by the daemon
  *   listen.h   listening sockets leased from the daemon (TCP, UDP)
+ *   metrics.h  counters, gauges, histograms; the Prometheus renderer
  */
 #ifndef TICK_TICK_H
 #define TICK_TICK_H
@@ -33,5 +34,6 @@
 #include "config.h"
 #include "plugin.h"
 #include "listen.h"
+#include "metrics.h"
 
 #endif

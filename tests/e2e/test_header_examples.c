@@ -34,6 +34,7 @@ EXAMPLE(io)
 EXAMPLE(sync)
 EXAMPLE(listen)
 EXAMPLE(config)
+EXAMPLE(metrics)
 
 static Suite *examples_suite(void)
 {
@@ -52,6 +53,7 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_sync);
     tcase_add_test(tc, example_listen);
     tcase_add_test(tc, example_config);
+    tcase_add_test(tc, example_metrics);
     suite_add_tcase(s, tc);
     return s;
 }
