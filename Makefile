@@ -185,6 +185,7 @@ FUZZ_SRC_fuzz_elf      := daemon/elfcheck.c daemon/engine/alloc.c
 FUZZ_SRC_fuzz_config   := daemon/config.c daemon/parse.c $(FUZZ_LOG_SRC)
 FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
 FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
+FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -192,6 +193,7 @@ $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIBS_$(1)) $(SYS_LIBS)
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
+$(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \
