@@ -319,12 +319,12 @@ static int parse_fields(const char *buf, size_t len, size_t *pos, const struct l
         name_end = i++;
         while (i < stop && (buf[i] == ' ' || buf[i] == '\t'))
             i++;
-        vs = ve = i;
-        while (i < stop && is(buf[i], C_VALUE)) {
-            if (buf[i] != ' ' && buf[i] != '\t')
-                ve = i + 1;
+        vs = i;
+        while (i < stop && is(buf[i], C_VALUE))
             i++;
-        }
+        ve = i;   /* trailing OWS: trimmed backwards, off the hot loop */
+        while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'))
+            ve--;
         if ((rc = line_end(buf, stop, &i, short_by)) != 0)
             return rc;   /* a CTL, bare CR or NUL in the value is 400 */
 
