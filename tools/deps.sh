@@ -9,7 +9,8 @@
 # man-db and groff-base render the man pages the tests check;
 # systemd-container and debootstrap boot the check-systemd container;
 # clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) build
-# the make fuzz harnesses.
+# the make fuzz harnesses; libhttp-parser-dev is the HTTP parser the bench
+# compares ours with.
 set -eu
 
 list=false
@@ -24,7 +25,7 @@ for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
     check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap" ;;
-    bench) pkgs="$pkgs $base libuv1-dev libev-dev" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev" ;;
     fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac
