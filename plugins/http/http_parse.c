@@ -19,30 +19,40 @@ enum {
     C_HEX = 8,
 };
 
-#define TCHAR_PUNCT "!#$%&'*+-.^_`|~"
+/* Visible ASCII and obs-text: both a target byte and a value byte. */
+#define V (C_TARGET | C_VALUE)
+#define T (V | C_TCHAR)
 
-static unsigned char cls[256];
+/* The ranges do not overlap (-Woverride-init): the visible bytes from '!'
+ * to '~' are split into token and non-token runs. */
+static const unsigned char cls[256] = {
+    ['\t'] = C_VALUE,
+    [' '] = C_VALUE,
+    ['!'] = T,
+    ['"'] = V,
+    ['#' ... '\''] = T,
+    ['(' ... ')'] = V,
+    ['*' ... '+'] = T,
+    [','] = V,
+    ['-' ... '.'] = T,
+    ['/'] = V,
+    ['0' ... '9'] = T | C_HEX,
+    [':' ... '@'] = V,
+    ['A' ... 'F'] = T | C_HEX,
+    ['G' ... 'Z'] = T,
+    ['[' ... ']'] = V,
+    ['^' ... '`'] = T,
+    ['a' ... 'f'] = T | C_HEX,
+    ['g' ... 'z'] = T,
+    ['{'] = V,
+    ['|'] = T,
+    ['}'] = V,
+    ['~'] = T,
+    [0x80 ... 0xff] = V,
+};
 
-/* The table built once; a constructor, since the parser has no init call
- * and is reentrant otherwise (the writes happen before main or dlopen
- * returns, never concurrently with a parse). */
-__attribute__((constructor)) static void cls_init(void)
-{
-    for (int c = 0; c < 256; c++) {
-        unsigned char k = 0;
-        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                     (c >= 'A' && c <= 'Z');
-        if (alnum || (c && strchr(TCHAR_PUNCT, c)))
-            k |= C_TCHAR;
-        if ((c > 0x20 && c < 0x7f) || c >= 0x80)
-            k |= C_TARGET;
-        if ((c >= 0x20 && c != 0x7f) || c == '\t')
-            k |= C_VALUE;
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-            k |= C_HEX;
-        cls[c] = k;
-    }
-}
+#undef V
+#undef T
 
 static inline bool is(char c, unsigned k)
 {
