@@ -102,9 +102,13 @@
  * small (wrk's 40 bytes, a browser's ~600) and most arrive in one read;
  * bench/http_parse.c measures both the one-read and the two-read case.
  *
- * Decision (issue 10): our own parser, not Debian's libhttp-parser-dev.
- * Figures: bench/README.md ("HTTP request parser"), made by `make bench`
- * (bench/http_parse.c).
+ * Decision (issue 10): our own parser, not Debian's libhttp-parser-dev
+ * (http_parser 2.9.4). Pinned, same heads, same views gathered: ours takes
+ * 0.43 of its time on wrk's head, 0.32 on curl's, 0.31 on a 590-byte
+ * browser head, 0.60 on wrk's head in two reads; http_parser also lets
+ * through space before ':', obs-fold, HTTP/2.0 and a missing Host, which
+ * the plugin would check again. Figures and command: bench/README.md
+ * ("The HTTP request parser"), made by `make bench` (bench/http_parse.c).
  */
 #ifndef TICKD_HTTP_PARSE_H
 #define TICKD_HTTP_PARSE_H
