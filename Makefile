@@ -52,7 +52,10 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 ENGINE_SRC := $(sort $(wildcard daemon/engine/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
-PLUGINS    := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c)))))
+# plugins/http holds only the request parser so far (no descriptor yet):
+# left out of the plugins built and installed until the plugin exists; its
+# parser is built by the unit test, fuzz and bench rules.
+PLUGINS    := $(filter-out http,$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c))))))
 EXAMPLES   := $(basename $(notdir $(wildcard examples/*.c)))
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 E2E_TESTS  := $(basename $(notdir $(wildcard tests/e2e/test_*.c)))
@@ -154,6 +157,14 @@ $(BUILD)/tests/test_daemon_%: tests/unit/test_daemon_%.c tests/unit/helpers.h $(
 	    -rdynamic -o $@ $< $(LDFLAGS_ALL) $(DAEMON_LIB_OBJ) -Wl,--whole-archive $(LIBTICK) -Wl,--no-whole-archive \
 	    $(INIH_LIBS) $(CHECK_LIBS) $(SYS_LIBS)
 
+# The http plugin's request parser, alone: no tickd dependency, so it is
+# linked with its source only (the generic rule above links libtick.a).
+HTTP_PARSE := plugins/http/http_parse.c plugins/http/http_parse.h
+$(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c tests/unit/helpers.h $(HTTP_PARSE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/http -o $@ $< plugins/http/http_parse.c \
+	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
+
 # the daemon OOM walk's reload also restarts a stateful instance
 $(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
 
@@ -191,6 +202,7 @@ FUZZ_SRC_fuzz_elf      := daemon/elfcheck.c daemon/engine/alloc.c
 FUZZ_SRC_fuzz_config   := daemon/config.c daemon/parse.c $(FUZZ_LOG_SRC)
 FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
 FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
+FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -198,6 +210,7 @@ $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIBS_$(1)) $(SYS_LIBS)
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
+$(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \

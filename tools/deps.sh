@@ -10,7 +10,8 @@
 # systemd-container and debootstrap boot the check-systemd container;
 # clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) build
 # the make fuzz harnesses. prometheus brings promtool, whose `check
-# metrics` judges the /metrics text (tests skip with the reason without it).
+# metrics` judges the /metrics text (tests skip with the reason without it);
+# libhttp-parser-dev is the HTTP parser the bench compares ours with.
 set -eu
 
 list=false
@@ -25,7 +26,7 @@ for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
     check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus" ;;
-    bench) pkgs="$pkgs $base libuv1-dev libev-dev" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev" ;;
     fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac
