@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh — what `make bench` runs: the micro-benchmarks (tick vs libuv vs
-# libev), then the echo workload (the real tickd + echo plugin vs a raw
+# libev), the HTTP request parser (ours vs libhttp-parser-dev), then the
+# echo workload (the real tickd + echo plugin vs a raw
 # epoll server). Every server started here is killed on exit, whatever
 # happens (trap). See README.md for how to read the output.
 #
@@ -8,7 +9,8 @@
 # TICK_PLUGINS. Optional: BENCH_RUNS (micro runs per engine, default 7),
 # ECHO_SECS (measured seconds per round, 5), ECHO_WARM (1), ECHO_CONNS
 # (50), ECHO_ROUNDS (rounds, each tickd then raw; best clean round kept, 4),
-# BENCH_SKIP_MICRO=1, BENCH_SKIP_ECHO=1.
+# HTTP_ROUNDS (HTTP parser rounds, 9), BENCH_SKIP_MICRO=1,
+# BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_ECHO=1.
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
 set -u
@@ -52,6 +54,17 @@ fi
 if [ "${BENCH_SKIP_MICRO:-0}" != 1 ]; then
     echo "== micro-benchmarks (pinned to cpu $SERVER_CPU; best of $RUNS runs, engines interleaved)"
     "$B/micro" -r "$RUNS" -c "$SERVER_CPU" || status=1
+fi
+
+if [ "${BENCH_SKIP_METRICS:-0}" != 1 ]; then
+    echo "== /metrics render (pinned to cpu $SERVER_CPU)"
+    taskset -c "$SERVER_CPU" "$B/metrics_render" -n 1000 -r "$RUNS" || status=1
+fi
+
+if [ "${BENCH_SKIP_HTTP:-0}" != 1 ]; then
+    echo "== HTTP request parser: ours against libhttp-parser-dev (pinned to cpu $SERVER_CPU;" \
+         "median of ${HTTP_ROUNDS:-9} rounds, sides alternating)"
+    taskset -c "$SERVER_CPU" "$B/http_parse" -r "${HTTP_ROUNDS:-9}" || status=1
 fi
 
 [ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"

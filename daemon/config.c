@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "tick/plugin.h"
+#include "tick/config.h"
 
 void tickd_error_set(struct tickd_error *err, const char *file, int line,
                      const char *fmt, ...)
@@ -51,6 +52,7 @@ struct parse {
     bool main_file;
     enum section_kind kind;
     size_t cur;               /* index into cfg->sec when SEC_PLUGIN */
+    int daemon_lines[16];     /* line of each [daemon] key seen in this file */
     /* raw [daemon] paths, resolved when every file is read */
     char **plugin_dir;
     char **include_dir;
@@ -86,6 +88,7 @@ static void section_free_contents(struct tickd_section *s)
     for (size_t i = 0; i < s->nkv; i++) {
         free(s->kv[i].key);
         free(s->kv[i].value);
+        free(s->kv[i].raw);
     }
     free(s->kv);
 }
@@ -265,6 +268,31 @@ static bool inih_syntax_error(const char *p)
     return !*p || *p == ';';
 }
 
+/* The quoting rule (tick/config.h): hide a ';' inside double quotes of a
+ * key's value from inih, which would take " ;" for a comment. Scans the
+ * value as tick_unquote does; stops at an unquoted " ;" (inih's comment). */
+#define QUOTED_SEMI '\x01'
+static void protect_quoted(char *line)
+{
+    bool in_q = false;
+    char *p;
+
+    if (*line == ';' || *line == '#' || *line == '[')
+        return;
+    if (!(p = strpbrk(line, "=:")))
+        return;
+    for (p++; *p && *p != '\n'; p++) {
+        if (!in_q && (*p == ';') && (p[-1] == ' ' || p[-1] == '\t'))
+            return;
+        if (*p == '"')
+            in_q = !in_q;
+        else if (in_q && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+            p++;
+        else if (in_q && *p == ';')
+            *p = QUOTED_SEMI;
+    }
+}
+
 static char *reader(char *str, int num, void *stream)
 {
     struct parse *ps = stream;
@@ -310,6 +338,13 @@ static char *reader(char *str, int num, void *stream)
     str[len] = '\n';
     str[len + 1] = '\0';
     p[len] = '\0';   /* section_header() sees the line without its end */
+    if (memchr(str, QUOTED_SEMI, len)) {
+        PERR(ps, "byte 0x01 in a configuration file");
+        str[0] = '\n';
+        str[1] = '\0';
+        return str;
+    }
+    protect_quoted(str);
     if (inih_syntax_error(p))
         ps->stop = true;    /* inih reports this line; read no further */
     if (*p == '[')
@@ -342,10 +377,25 @@ static int parse_bool(const char *v, bool *out)
     return -EINVAL;
 }
 
+static const char *const daemon_keys[] = {
+    "plugin_dir", "include_dir", "control_socket", "log_level", "stop_timeout",
+    "slow_handle", "accounting", "watchdog",
+};
+
 static void daemon_key(struct parse *ps, const char *key, const char *value)
 {
     struct tickd_daemon_conf *d = &ps->cfg->d;
     uint64_t ns;
+
+    for (size_t i = 0; i < sizeof daemon_keys / sizeof daemon_keys[0]; i++)
+        if (strcmp(key, daemon_keys[i]) == 0) {
+            if (ps->daemon_lines[i]) {
+                PERR(ps, "duplicate key '%s' in [daemon] (first at line %d)", key,
+                     ps->daemon_lines[i]);
+                return;
+            }
+            ps->daemon_lines[i] = ps->lineno;
+        }
 
     if (strcmp(key, "plugin_dir") == 0) {
         if (!*value)
@@ -401,7 +451,8 @@ static void daemon_key(struct parse *ps, const char *key, const char *value)
     }
 }
 
-static void plugin_key(struct parse *ps, const char *key, const char *value)
+static void plugin_key(struct parse *ps, const char *key, const char *value,
+                       const char *raw)
 {
     struct tickd_section *s = &ps->cfg->sec[ps->cur];
     struct tickd_kv *kv;
@@ -418,9 +469,14 @@ static void plugin_key(struct parse *ps, const char *key, const char *value)
     }
     if (strcmp(key, "reuse_port") == 0) {
         /* the daemon's: its listeners are the daemon's (tick/listen.h) */
-        if (parse_bool(value, &s->reuse_port) < 0)
+        if (s->reuse_port_line)
+            PERR(ps, "plugin:%s: duplicate key 'reuse_port' (first at line %d)",
+                 s->name, s->reuse_port_line);
+        else if (parse_bool(value, &s->reuse_port) < 0)
             PERR(ps, "plugin:%s: bad value '%s' for 'reuse_port' (yes or no)",
                  s->name, value);
+        else
+            s->reuse_port_line = ps->lineno;
         return;
     }
     if (s->nkv == s->kvcap) {
@@ -433,10 +489,12 @@ static void plugin_key(struct parse *ps, const char *key, const char *value)
         s->kvcap = s->kvcap * 2 + 4;
     }
     kv = &s->kv[s->nkv];
-    *kv = (struct tickd_kv){ tick__strdup(key), tick__strdup(value), ps->lineno };
-    if (!kv->key || !kv->value) {
+    *kv = (struct tickd_kv){ tick__strdup(key), tick__strdup(value), ps->lineno,
+                             tick__strdup(raw) };
+    if (!kv->key || !kv->value || !kv->raw) {
         free(kv->key);
         free(kv->value);
+        free(kv->raw);
         PERR(ps, "out of memory");
         return;
     }
@@ -447,23 +505,41 @@ static int handler(void *user, const char *section, const char *key,
                    const char *value)
 {
     struct parse *ps = user;
+    char *raw = NULL, *val = NULL;
+    size_t n;
 
     (void)section;   /* we track sections ourselves, from the reader */
     if (ps->err.set)
         return 1;    /* keep the first error; inih goes on reading */
-    switch (ps->kind) {
-    case SEC_NONE:
+    if (ps->kind == SEC_BAD)
+        return 1;    /* the header was reported */
+    if (ps->kind == SEC_NONE) {
         PERR(ps, "key '%s' outside of any section", key);
-        break;
-    case SEC_DAEMON:
-        daemon_key(ps, key, value);
-        break;
-    case SEC_PLUGIN:
-        plugin_key(ps, key, value);
-        break;
-    case SEC_BAD:
-        break;       /* the header was reported */
+        return 0;
     }
+    /* the quoting rule: ';' back, then the quotes off */
+    n = strlen(value);
+    if (!(raw = tick__strdup(value)) || !(val = tick__malloc(n + 1))) {
+        PERR(ps, "out of memory");
+        goto out;
+    }
+    for (char *p = raw; (p = strchr(p, QUOTED_SEMI)); p++)
+        *p = ';';
+    if (tick_unquote(raw, val, n + 1) < 0) {
+        if (ps->kind == SEC_PLUGIN)
+            PERR(ps, "plugin:%s: unterminated quote in the value of key '%s'",
+                 ps->cfg->sec[ps->cur].name, key);
+        else
+            PERR(ps, "unterminated quote in the value of key '%s'", key);
+        goto out;
+    }
+    if (ps->kind == SEC_DAEMON)
+        daemon_key(ps, key, val);
+    else
+        plugin_key(ps, key, val, raw);
+out:
+    free(raw);
+    free(val);
     return ps->err.set ? 0 : 1;
 }
 
@@ -656,7 +732,7 @@ bool tickd_section_equal(const struct tickd_section *a,
         return false;
     for (size_t i = 0; i < a->nkv; i++)
         if (strcmp(a->kv[i].key, b->kv[i].key) != 0 ||
-            strcmp(a->kv[i].value, b->kv[i].value) != 0)
+            strcmp(a->kv[i].raw, b->kv[i].raw) != 0)
             return false;
     return true;
 }
@@ -672,15 +748,16 @@ struct tickd_section *tickd_section_dup(const struct tickd_section *s)
         .name = tick__strdup(s->name), .module = tick__strdup(s->module),
         .module_path = tick__strdup(s->module_path), .file = tick__strdup(s->file),
         .line = s->line, .module_line = s->module_line,
-        .reuse_port = s->reuse_port,
+        .reuse_port = s->reuse_port, .reuse_port_line = s->reuse_port_line,
         .kv = s->nkv ? tick__calloc(s->nkv, sizeof *d->kv) : NULL,
     };
     ok = d->name && d->module && d->module_path && d->file && (d->kv || !s->nkv);
     for (size_t i = 0; ok && i < s->nkv; i++) {
         d->kv[i] = (struct tickd_kv){ tick__strdup(s->kv[i].key),
-                                      tick__strdup(s->kv[i].value), s->kv[i].line };
+                                      tick__strdup(s->kv[i].value), s->kv[i].line,
+                                      tick__strdup(s->kv[i].raw) };
         d->nkv = d->kvcap = i + 1;
-        ok = d->kv[i].key && d->kv[i].value;
+        ok = d->kv[i].key && d->kv[i].value && d->kv[i].raw;
     }
     if (!ok) {
         tickd_section_free(d);

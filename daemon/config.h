@@ -8,6 +8,12 @@
  * reader also strips leading blanks, which turns off inih's indented
  * continuation lines (a surprise in a config file), and it sees the section
  * headers itself, so an instance section with no keys still exists.
+ * It also applies the quoting rule (tick/config.h): a ';' inside double
+ * quotes is handed to inih as byte 0x01 (so inih cannot take " ;" for a
+ * comment), turned back into ';' by the handler, which then unquotes.
+ * A key repeated within one [daemon] section of one file is an error
+ * (a drop-in may override the main file's); repeats in a plugin section
+ * are judged by the module's key table, when it has one.
  *
  * A config object is immutable once loaded; reload builds a new one and
  * compares instance sections one by one (tickd_section_equal).
@@ -30,8 +36,10 @@ void tickd_error_set(struct tickd_error *err, const char *file, int line,
 
 struct tickd_kv {
     char *key;
-    char *value;
+    char *value;           /* unquoted: what configure() gets */
     int line;
+    char *raw;             /* as written (quotes kept, comment cut):
+                            * key tables parse this; reload compares it */
 };
 
 /* One [plugin:NAME] section: an instance. */
@@ -43,6 +51,7 @@ struct tickd_section {
     int line;              /* line of the [plugin:NAME] header */
     int module_line;       /* line of module =, else the header's */
     bool reuse_port;       /* reuse_port = yes: SO_REUSEPORT on its listeners */
+    int reuse_port_line;   /* its line, 0 when not given */
     struct tickd_kv *kv;   /* the module's own keys, in file order */
     size_t nkv, kvcap;
 };

@@ -30,6 +30,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics_daemon.h"
 
 #define CTL_IDLE (10 * TICK_SEC)       /* to send a command, or take a reply */
 
@@ -144,6 +145,7 @@ void tickd_reload_verdict(struct tickd *d, bool ok, const char *msg)
 {
     struct tickd_control *ctl = &control;
 
+    tickd_metrics_reload(ok, msg);
     ctl->verdicts++;
     for (tick_link *l = ctl->waiting.next, *next; l != &ctl->waiting; l = next) {
         struct ctl_conn *c = tick_container_of(l, struct ctl_conn, wait);

@@ -94,5 +94,9 @@ size_t tickd_running_count(const struct tickd *d);
 /* stats.c */
 void tickd_stats_slow_handle(void *user, const char *name, uint64_t ns);
 void tickd_stats_log(struct tickd *d);
+/* The slow-handle table, entry i (false past the last), and the count of
+ * slow handles that found no slot (metrics_daemon.c). */
+bool tickd_stats_slow_get(size_t i, const char **name, uint64_t *count, uint64_t *worst_ns);
+uint64_t tickd_stats_slow_other(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include "listen.h"
 #include "server.h"
 #include "log.h"
+#include "metrics_daemon.h"
 
 /* Every instance alive in any state, for log prefixes and stats. */
 static tick_link registry = TICK_LINK_INIT(registry);
@@ -277,6 +278,7 @@ static void instance_free(tick_instance *in)
     tickd_module_put(in->mod);
     tickd_section_free(in->conf);
     free(in->data);
+    tickd_arena_free(&in->arena);
     free(in);
 }
 
@@ -357,11 +359,19 @@ int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
     tick_handle_init(&in->drained, in->scope_name, instance_drained);
     tick_handle_set_scope(&in->drained, tick_loop_scope(loop));
 
-    for (size_t i = 0; rc == 0 && i < in->conf->nkv; i++)
-        rc = configure_one(in, in->conf->kv[i].key, in->conf->kv[i].value,
-                           in->conf->kv[i].line, err);
-    if (rc == 0)
-        rc = configure_one(in, NULL, NULL, in->conf->line, err);
+    if (in->mod->keys) {
+        /* the table: the daemon fills the memory; configure() may then
+         * check the whole */
+        rc = tickd_keys_fill(in->mod->keys, in->conf, in->data, &in->arena, err);
+        if (rc == 0 && in->mod->desc->configure)
+            rc = configure_one(in, NULL, NULL, in->conf->line, err);
+    } else {
+        for (size_t i = 0; rc == 0 && i < in->conf->nkv; i++)
+            rc = configure_one(in, in->conf->kv[i].key, in->conf->kv[i].value,
+                               in->conf->kv[i].line, err);
+        if (rc == 0)
+            rc = configure_one(in, NULL, NULL, in->conf->line, err);
+    }
     if (rc < 0) {
         instance_free(in);   /* release() undoes a partial configure */
         return rc;
@@ -385,6 +395,7 @@ int tickd_instance_start(tick_instance *in, struct tickd_error *err)
     in->has_err = false;
     in->started_at = tick_now(in->loop);
     IN_SCOPE(in, rc = in->mod->desc->start(in));
+    tickd_metrics_instance_started(in);
     if (rc < 0) {
         in->state = TICKD_INSTANCE_FAILED;
         tickd_error_set(err, in->conf->file, in->conf->line,
@@ -404,6 +415,10 @@ bool tickd_instance_can_reconfigure(const tick_instance *in,
 {
     const struct tickd_section *a = in->conf;
 
+    if (in->mod->keys)
+        return strcmp(a->module_path, sec->module_path) == 0 &&
+               a->reuse_port == sec->reuse_port &&
+               tickd_keys_live_only(in->mod->keys, a, sec);
     if (!in->mod->reconfigure || strcmp(a->module_path, sec->module_path) != 0 ||
         a->nkv != sec->nkv || a->reuse_port != sec->reuse_port)
         return false;
@@ -420,6 +435,18 @@ int tickd_instance_reconfigure(tick_instance *in, const struct tickd_section *se
 
     if (!copy)
         return -ENOMEM;
+    if (in->mod->keys) {
+        rc = tickd_keys_apply_live(in->mod->keys, in->conf, sec, in->data, &in->arena);
+        if (rc >= 0 && in->mod->reconfigure)
+            IN_SCOPE(in, rc = in->mod->reconfigure(in, NULL, NULL));
+        if (rc < 0) {
+            tickd_section_free(copy);
+            return rc;
+        }
+        tickd_section_free(in->conf);
+        in->conf = copy;
+        return 0;
+    }
     for (size_t i = 0; rc >= 0 && i < sec->nkv; i++)
         if (strcmp(in->conf->kv[i].value, sec->kv[i].value) != 0)
             IN_SCOPE(in, rc = in->mod->reconfigure(in, sec->kv[i].key, sec->kv[i].value));

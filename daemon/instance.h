@@ -18,6 +18,7 @@
 #define TICKD_INSTANCE_H
 
 #include "config.h"
+#include "keys.h"
 #include "module.h"
 #include "tick/tick.h"
 
@@ -38,6 +39,7 @@ struct tick_instance {
     struct tickd_module *mod;
     tick_loop *loop;
     void *data;                 /* instance_size zeroed bytes */
+    struct tickd_arena *arena;  /* values of its key table (keys.h) */
     tick_scope scope;           /* owns everything the plugin created */
     char scope_name[80];        /* "plugin:NAME", the scope's and logs' */
     tick_future *drain;         /* while waiting for the scope to drain */
@@ -76,10 +78,13 @@ int tickd_instance_start(tick_instance *in, struct tickd_error *err);
 /* The module's reconfigure() for every key whose value differs between
  * in's section and sec (same keys in the same order: the caller checked
  * with tickd_instance_can_reconfigure), then (NULL, NULL). 0: accepted,
- * in's section is now a copy of sec; < 0: restart instead. */
+ * in's section is now a copy of sec; < 0: restart instead. With a key
+ * table: the changed live keys are stored into the instance memory, then
+ * reconfigure(NULL, NULL) if the module has it. */
 int tickd_instance_reconfigure(tick_instance *in, const struct tickd_section *sec);
 /* Does the module have reconfigure() and do the sections differ in
- * values only? */
+ * values only? With a key table: do they differ in TICK_KEY_LIVE keys
+ * only (reconfigure() optional)? */
 bool tickd_instance_can_reconfigure(const tick_instance *in,
                                     const struct tickd_section *sec);
 

@@ -27,6 +27,11 @@ static struct tickd_logbuf logbuf;
 static bool logbuf_ready;        /* tickd_log_init() ran */
 static int private_fd = -1;      /* our own non-blocking open of stderr */
 
+unsigned long tickd_log_dropped_total(void)
+{
+    return logbuf_ready ? tickd_logbuf_dropped_total(&logbuf) : 0;
+}
+
 /* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connected to
  * our stdout/stderr; a redirected stderr no longer matches, and then the
  * "<N>" prefixes would only be noise.

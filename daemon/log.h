@@ -30,6 +30,8 @@ void tickd_log_flush_at_exit(void);
 void tickd_log_set_level(int level);
 int tickd_log_level(void);
 bool tickd_log_journal(void);
+/* Log lines dropped because stderr did not drain, since start (metrics). */
+unsigned long tickd_log_dropped_total(void);
 
 /* Log one line from the daemon itself. */
 void tickd_log(int level, const char *fmt, ...)

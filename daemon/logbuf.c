@@ -129,6 +129,7 @@ void tickd_logbuf_write(struct tickd_logbuf *lb, const char *line, size_t len)
             lb->len += len;
         } else {
             lb->dropped++;
+            lb->dropped_total++;
         }
     }
     pthread_mutex_unlock(&lb->mu);
@@ -174,6 +175,17 @@ unsigned long tickd_logbuf_dropped(struct tickd_logbuf *lb)
     unsigned long n;
     pthread_mutex_lock(&lb->mu);
     n = lb->dropped;
+    pthread_mutex_unlock(&lb->mu);
+    return n;
+}
+
+unsigned long tickd_logbuf_dropped_total(struct tickd_logbuf *lb)
+{
+    unsigned long n;
+    if (!lb->ready)
+        return 0;
+    pthread_mutex_lock(&lb->mu);
+    n = lb->dropped_total;
     pthread_mutex_unlock(&lb->mu);
     return n;
 }

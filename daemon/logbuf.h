@@ -36,6 +36,7 @@ struct tickd_logbuf {
     enum tickd_logbuf_mode mode;
     size_t len;                      /* bytes waiting in buf */
     unsigned long dropped;           /* lines lost since the last note */
+    unsigned long dropped_total;     /* lines lost in all (metrics) */
     char note_prefix[32];            /* before "N log lines dropped..." */
     char buf[TICKD_LOGBUF_SIZE];
 };
@@ -54,5 +55,7 @@ bool tickd_logbuf_flush(struct tickd_logbuf *lb);
 void tickd_logbuf_drain(struct tickd_logbuf *lb, int timeout_ms);
 /* Lines dropped and not yet reported (tests). */
 unsigned long tickd_logbuf_dropped(struct tickd_logbuf *lb);
+/* Lines dropped since the process started (init does not reset it). */
+unsigned long tickd_logbuf_dropped_total(struct tickd_logbuf *lb);
 
 #endif

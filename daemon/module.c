@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "elfcheck.h"
 #include "exitguard.h"
+#include "keys.h"
 #include "log.h"
 #include "module.h"
 
@@ -374,6 +375,14 @@ static int module_load(struct tickd_module *m, const char *instance,
      * those only when d->abi_minor says the plugin's descriptor has them */
     m->flags = d->flags;
     m->reconfigure = d->reconfigure;
+    /* 3.1: a 3.0 descriptor ends before .keys: never read it there */
+    m->keys = d->abi_minor >= 1 ? d->keys : NULL;
+    if (m->keys && (e = tickd_keys_check(m->keys, d->instance_size, why, sizeof why))) {
+        tickd_error_set(err, file, line, "plugin:%s: refusing module '%s' (%s): its "
+                        "key table is wrong: %s", instance, m->name, m->path, e);
+        m->desc = NULL;
+        return -EPROTO;
+    }
     m->load = ++load_seq;
     tickd_log(TICK_LOG_DEBUG, "loaded module '%s' %s from %s (load %u)", m->name,
               d->version ? d->version : "(no version)", m->path, m->load);

@@ -11,7 +11,7 @@
  * the copy is dlopened (RTLD_NOW | RTLD_LOCAL) as /proc/self/fd/N: a
  * truncation or an overwrite of the file on disk cannot reach the running
  * daemon. Then the descriptor symbol and the ABI (major equal, minor not
- * newer than ours). Every message names the path the operator wrote. Modules are reference counted
+ * newer than ours), and the key table of a 3.1 plugin (keys.h). Every message names the path the operator wrote. Modules are reference counted
  * by instances; the last release dlcloses, which is only safe because an
  * instance releases its module after its tasks have finished and stop()
  * and release() have returned. Loop-thread-only.
@@ -39,6 +39,8 @@ struct tickd_module {
     /* ABI 2.1 fields, 0/NULL for a plugin built for minor 0 */
     unsigned flags;              /* TICK_PLUGIN_STATEFUL */
     int (*reconfigure)(tick_instance *in, const char *key, const char *value);
+    /* ABI 3.1: the key table (checked at load), NULL for a 3.0 plugin */
+    const tick_key *keys;
     unsigned load;               /* 1, 2, ...: which load of any module */
     unsigned refs;
     unsigned instances;          /* live instances (for log prefixes) */

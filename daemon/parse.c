@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tick/plugin.h"
+#include "tick/config.h"
 
 static const struct {
     const char *name;
@@ -132,4 +133,97 @@ TICK_API int tick_parse_listen(const char *s, char *host, size_t hostlen,
     if (rc < 0)
         return rc;
     return parse_port(colon + 1, port);
+}
+
+/* ---- the quoting rule (tick/config.h) -------------------------------- */
+
+/* One scan for both: blanks outside quotes are kept (unquote) or split
+ * words (split). Writes at most strlen(s) + 1 bytes. */
+static int quote_scan(const char *s, char *out, size_t outlen, bool split,
+                      const char **words, size_t maxwords)
+{
+    size_t o = 0, n = 0;
+    bool in_q = false, in_word = false;
+
+    if (!s || !out || outlen == 0 || (split && (!words || maxwords == 0)))
+        return -EINVAL;
+    for (const char *p = s;; p++) {
+        char c = *p;
+        if (!in_q && (c == '\0' || (split && (c == ' ' || c == '\t')))) {
+            if (split && in_word) {
+                if (o == outlen)
+                    return -ENOSPC;
+                out[o++] = '\0';
+                in_word = false;
+            }
+            if (c == '\0')
+                break;
+            continue;
+        }
+        if (c == '\0')
+            return -EINVAL;              /* unterminated quote */
+        if (split && !in_word) {
+            if (n + 1 >= maxwords)
+                return -ENOSPC;
+            words[n++] = out + o;
+            in_word = true;
+        }
+        if (c == '"') {
+            in_q = !in_q;
+            continue;
+        }
+        if (in_q && c == '\\' && (p[1] == '"' || p[1] == '\\'))
+            c = *++p;
+        if (o == outlen)
+            return -ENOSPC;
+        out[o++] = c;
+    }
+    if (split) {
+        words[n] = NULL;
+        return (int)n;
+    }
+    if (o == outlen)
+        return -ENOSPC;
+    out[o] = '\0';
+    return (int)o;
+}
+
+TICK_API int tick_unquote(const char *s, char *out, size_t outlen)
+{
+    return quote_scan(s, out, outlen, false, NULL, 0);
+}
+
+TICK_API int tick_split_words(const char *s, char *buf, size_t buflen,
+                              const char **words, size_t maxwords)
+{
+    return quote_scan(s, buf, buflen, true, words, maxwords);
+}
+
+TICK_API int tick_parse_size(const char *s, uint64_t *bytes)
+{
+    static const char units[] = "kmgt";
+    unsigned __int128 v = 0;
+    const char *p = s;
+    const char *u;
+
+    if (!s || !bytes || !isdigit((unsigned char)*p))
+        return -EINVAL;
+    for (; isdigit((unsigned char)*p); p++) {
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > UINT64_MAX)
+            return -EINVAL;
+    }
+    if (*p && (u = strchr(units, tolower((unsigned char)*p)))) {
+        for (long i = 0; i <= u - units; i++)
+            v *= 1024;
+        p++;
+        if (*p == 'i' && p[1] == 'B')
+            p++;
+    }
+    if (*p == 'B' || *p == 'b')
+        p++;
+    if (*p || v > UINT64_MAX)
+        return -EINVAL;
+    *bytes = (uint64_t)v;
+    return 0;
 }

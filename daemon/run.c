@@ -8,18 +8,24 @@
  * does systemd hear READY=1. Any error exits with EX_CONFIG (78) after
  * stopping what had started.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "control.h"
 #include "daemon.h"
 #include "exitguard.h"
+#include "keys.h"
+#include "module.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics_daemon.h"
 #include "notify.h"
 
 #ifndef TICKD_VERSION
@@ -30,6 +36,10 @@
 #define TICKD_SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG TICKD_SYSCONFDIR "/tickd/tickd.ini"
+/* the build's PLUGINDIR: --describe without a configuration file */
+#ifndef TICKD_DEFAULT_PLUGINDIR
+#define TICKD_DEFAULT_PLUGINDIR "/usr/local/lib/tickd/plugins"
+#endif
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NSIG_HANDLED (sizeof handled_signals / sizeof handled_signals[0])
@@ -38,6 +48,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tickd [-c FILE] [-t] [--trace]\n"
+            "       tickd [-c FILE] --describe [--man] [MODULE...]\n"
             "       tickd reload [-c FILE] [--socket PATH] [--timeout DURATION]\n"
             "       tickd status [-c FILE] [--socket PATH] [--timeout DURATION]\n"
             "       tickd -V | -h\n"
@@ -48,6 +59,10 @@ static void usage(FILE *out)
             "  -t, --test         check the configuration and every plugin it\n"
             "                     names, print 'configuration OK' and exit\n"
             "      --trace        print a line per tick on stdout\n"
+            "      --describe     print each MODULE's name, version and keys (a\n"
+            "                     name in FILE's plugin_dir, or a path to a .so);\n"
+            "                     no MODULE: every module in plugin_dir\n"
+            "      --man          with --describe: roff for the man page\n"
             "  -V, --version      print the version and exit\n"
             "  -h, --help         print this help and exit\n"
             "\n"
@@ -63,7 +78,8 @@ static void usage(FILE *out)
             "They exit 69 when no daemon answers, 75 when it does not answer in time.\n"
             "\n"
             "Signals: SIGTERM/SIGINT stop, SIGHUP reloads FILE, SIGUSR1 logs\n"
-            "counters. Exit status: 0, 64 usage, 78 configuration, 70/71 internal.\n");
+            "counters. Exit status: 0, 64 usage, 78 configuration, 70/71 internal,\n"
+            "69 (--describe) a module that cannot be loaded.\n");
 }
 
 /*
@@ -187,6 +203,111 @@ static void signals_disarm(struct tickd *d)
     }
 }
 
+/* ---- tickd --describe ------------------------------------------------ */
+
+static int describe_one(const char *arg, const char *plugin_dir, bool roff)
+{
+    char path[4096], name[256];
+    struct tickd_error err = { 0 };
+    struct tickd_module *m;
+    const char *base = strrchr(arg, '/');
+    size_t n;
+
+    if (base) {
+        snprintf(path, sizeof path, "%s", arg);
+        base++;
+    } else {
+        snprintf(path, sizeof path, "%s/%s.so", plugin_dir, arg);
+        base = arg;
+    }
+    n = strlen(base);
+    if (n > 3 && strcmp(base + n - 3, ".so") == 0)
+        n -= 3;
+    if (n == 0 || n >= sizeof name) {
+        fprintf(stderr, "tickd: --describe: bad module name '%s'\n", arg);
+        return EX_USAGE;
+    }
+    memcpy(name, base, n);
+    name[n] = '\0';
+    if (tickd_module_get(name, path, name, NULL, 0, &m, &err) < 0) {
+        fprintf(stderr, "tickd: %s\n", err.msg);
+        return EX_UNAVAILABLE;
+    }
+    tickd_keys_describe(stdout, m->desc->name ? m->desc->name : name,
+                        m->desc->version, m->keys, roff);
+    tickd_module_put(m);
+    return 0;
+}
+
+static int so_filter(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return e->d_name[0] != '.' && n > 3 && strcmp(e->d_name + n - 3, ".so") == 0;
+}
+
+static int byte_order(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* argv[0..argc-1]: the modules; none: every *.so of plugin_dir. */
+static int describe(const char *config, bool config_given, int argc, char **argv,
+                    bool roff)
+{
+    struct tickd_config *cfg = NULL;
+    struct tickd_error err = { 0 };
+    const char *dir = TICKD_DEFAULT_PLUGINDIR;
+    struct dirent **names = NULL;
+    bool need_dir = argc == 0;
+    int rc = 0, n;
+
+    for (int i = 0; i < argc; i++)
+        need_dir |= !strchr(argv[i], '/');
+    if (need_dir) {
+        struct stat st;
+        if (!config_given && stat(config, &st) < 0 && errno == ENOENT) {
+            fprintf(stderr, "tickd: no configuration file %s: looking for modules "
+                    "in %s (the build's default)\n", config, dir);
+        } else if (tickd_config_load(config, &cfg, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return EX_CONFIG;
+        } else {
+            dir = cfg->d.plugin_dir;
+        }
+    }
+    tickd_exit_guard_init(true);
+    for (int i = 0; i < argc; i++) {
+        int r = describe_one(argv[i], dir, roff);
+        if (r && !rc)
+            rc = r;
+        if (i + 1 < argc && !roff)
+            putchar('\n');
+    }
+    if (argc == 0) {
+        if ((n = scandir(dir, &names, so_filter, byte_order)) < 0) {
+            fprintf(stderr, "tickd: plugin_dir %s: %s\n", dir, strerror(errno));
+            tickd_config_free(cfg);
+            return EX_UNAVAILABLE;
+        }
+        if (!roff)
+            printf("modules in %s:%s\n", dir, n ? "" : " none");
+        for (int i = 0; i < n; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+            if (!roff)
+                putchar('\n');
+            int r = describe_one(path, dir, roff);
+            if (r && !rc)
+                rc = r;
+            free(names[i]);
+        }
+        free(names);
+    }
+    tickd_config_free(cfg);
+    fflush(stdout);
+    return rc;
+}
+
 /* Configure every instance (load + configure); all or nothing. */
 static int configure_all(struct tickd *d, tick_link *out, struct tickd_error *err)
 {
@@ -290,12 +411,15 @@ int tickd_run(int argc, char **argv)
         { "trace", no_argument, NULL, 'T' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
+        { "describe", no_argument, NULL, 'D' },
+        { "man", no_argument, NULL, 'M' },
         { NULL, 0, NULL, 0 },
     };
     struct tickd *d = &tickd_main;
     struct tickd_error err = { 0 };
     tick_link configured = TICK_LINK_INIT(configured);
-    bool test = false, trace = false;
+    bool test = false, trace = false, describe_mode = false, roff = false;
+    bool config_given = false;
     sigset_t mask;
     int c, rc;
 
@@ -309,13 +433,29 @@ int tickd_run(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': d->config_path = optarg; break;
+        case 'c': d->config_path = optarg; config_given = true; break;
+        case 'D': describe_mode = true; break;
+        case 'M': roff = true; break;
         case 't': test = true; break;
         case 'T': trace = true; break;
         case 'V': printf("tickd %s\n", TICKD_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EX_USAGE;
         }
+    }
+    if (roff && !describe_mode) {
+        fprintf(stderr, "tickd: --man goes with --describe\n");
+        usage(stderr);
+        return EX_USAGE;
+    }
+    if (describe_mode) {
+        if (test || trace) {
+            fprintf(stderr, "tickd: --describe goes with -c and --man only\n");
+            usage(stderr);
+            return EX_USAGE;
+        }
+        tickd_log_init();
+        return describe(d->config_path, config_given, argc - optind, argv + optind, roff);
     }
     if (optind < argc) {
         fprintf(stderr, "tickd: unexpected argument '%s'\n", argv[optind]);
@@ -364,6 +504,7 @@ int tickd_run(int argc, char **argv)
         cleanup(d);
         return rc;
     }
+    tickd_metrics_init(d);
 
     /* Before any thread exists (plugins may start some, the pool does):
      * these signals are read from the loop's signalfd, so no thread may

@@ -56,6 +56,18 @@ void tickd_stats_slow_handle(void *user, const char *name, uint64_t ns)
                   (unsigned long long)e->count);
 }
 
+bool tickd_stats_slow_get(size_t i, const char **name, uint64_t *count, uint64_t *worst_ns)
+{
+    if (i >= SLOW_SLOTS || !slow[i].name[0])
+        return false;
+    *name = slow[i].name;
+    *count = slow[i].count;
+    *worst_ns = slow[i].worst_ns;
+    return true;
+}
+
+uint64_t tickd_stats_slow_other(void) { return slow_other; }
+
 void tickd_stats_log(struct tickd *d)
 {
     tick_loop_stats st;

@@ -9,7 +9,9 @@
 # man-db and groff-base render the man pages the tests check;
 # systemd-container and debootstrap boot the check-systemd container;
 # clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) build
-# the make fuzz harnesses.
+# the make fuzz harnesses. prometheus brings promtool, whose `check
+# metrics` judges the /metrics text (tests skip with the reason without it);
+# libhttp-parser-dev is the HTTP parser the bench compares ours with.
 set -eu
 
 list=false
@@ -23,8 +25,8 @@ pkgs=""
 for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
-    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap" ;;
-    bench) pkgs="$pkgs $base libuv1-dev libev-dev" ;;
+    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev" ;;
     fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac

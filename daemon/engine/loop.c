@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "sources.h"
+#include "metrics_int.h"
 
 static __thread tick_loop *current_loop;
 
@@ -182,6 +183,7 @@ int tick_loop_close(tick_loop *loop)
     /* the doorbell is the only fd left: anything else is a leak */
     if (loop->stats.fds_watched != 1)
         return -EBUSY;
+    tick__metrics_scope_close(&loop->root);   /* the root's families */
     tick__doorbell_close(loop, &loop->bell);
     close(loop->epoll_fd);
     tick__heap_free(&loop->timers);

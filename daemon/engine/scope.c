@@ -20,6 +20,7 @@
 #include <signal.h>
 
 #include "internal.h"
+#include "metrics_int.h"
 
 #define SCOPE_CANCELLED 0x1u
 #define SCOPE_CLOSED    0x2u
@@ -479,6 +480,7 @@ size_t tick_scope_cancel(tick_scope *s)
     if (!s || !s->parent)
         return 0;
     s->flags |= SCOPE_CANCELLED;
+    tick__metrics_scope_cancel(s);      /* its metrics leave the output */
     for (tick_link *l = s->children.next; l != &s->children; l = l->next)
         n += tick_scope_cancel(tick_container_of(l, tick_scope, sibling));
 
@@ -582,6 +584,7 @@ int tick_scope_close(tick_scope *s)
         tick_future_set_result(f, 0);
         tick_future_unref(f);
     }
+    tick__metrics_scope_close(s);       /* its families are freed */
     fold_into(&s->parent->st, &s->st);
     tick_link_remove(&s->sibling);
     s->flags |= SCOPE_CLOSED;

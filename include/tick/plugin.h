@@ -48,8 +48,12 @@
  *
  * Life of an instance (all on the loop thread):
  *   1. The daemon allocates instance_size zeroed bytes (tick_instance_data).
- *   2. configure(in, key, value) once per key of the section, in file
- *      order (module = is the daemon's and is not passed), then
+ *   2. With a key table (.keys, tick/config.h: the way to write a new
+ *      plugin) the daemon parses the section into the instance memory,
+ *      then calls configure(in, NULL, NULL) if there is one. Without:
+ *      configure(in, key, value) once per key of the section, in file
+ *      order (module = and reuse_port = are the daemon's and are not
+ *      passed; the value unquoted, tick/config.h), then
  *      configure(in, NULL, NULL) once to check the whole (required keys).
  *      Return 0, or the value of tick_instance_error(): the daemon reports
  *      it as FILE:LINE: message for the offending key. configure must not
@@ -98,15 +102,17 @@
 
 #include <stdarg.h>
 #include "loop.h"
+#include "config.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.0: tick_task's own flags, resume offset;
+#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.1: keys (tick/config.h);
+                                     3.0: tick_task's own flags, resume offset;
                                      descriptor flags and reconfigure();
                                      2.0: scopes (tick_task, tick_handle) */
-#define TICK_PLUGIN_ABI_MINOR 0
+#define TICK_PLUGIN_ABI_MINOR 1
 #define TICK_PLUGIN_SYMBOL "tick_plugin_descriptor"
 
 typedef struct tick_instance tick_instance;  /* owned by the daemon */
@@ -135,6 +141,14 @@ typedef struct tick_plugin {
      * old incarnation is retired anyway). The new values were validated
      * by configure() on a fresh incarnation before this is called. */
     int (*reconfigure)(tick_instance *in, const char *key, const char *value);
+    /* ---- since ABI 3.1 (the daemon reads it only from a descriptor
+     * whose abi_minor is >= 1) ---- */
+    /* Optional: the keys, a table ended by TICK_KEY_END (tick/config.h).
+     * With a table the daemon parses the section into the instance
+     * memory; configure() (optional then) is only called once with
+     * (NULL, NULL), to check constraints between keys, and reconfigure()
+     * only with (NULL, NULL), after live keys were stored. */
+    const tick_key *keys;
 } tick_plugin;
 
 /* flags: the module keeps state that two incarnations must not share (a

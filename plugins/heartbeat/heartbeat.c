@@ -4,7 +4,7 @@
  *     [plugin:beat]
  *     module = heartbeat
  *     interval = 1s          ; tick_parse_duration syntax, default 1s
- *     message = alive        ; default "alive"
+ *     message = alive        ; default "alive" (1 to 255 characters)
  *
  * Each beat logs the message at info and sets the instance status to
  * "beat N". One timer re-arms itself with tick_timer_repeat(), the
@@ -15,58 +15,32 @@
  * stops it with the scope before stop(), and nothing is left armed when
  * the module is unloaded.
  *
- * Built only against the public headers, as an outside plugin would be.
+ * Its keys are a table (tick/config.h): the daemon parses and checks them;
+ * `tickd --describe heartbeat` lists them. Built only against the public
+ * headers, as an outside plugin would be.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <tick/tick.h>
 
-#define HEARTBEAT_DEFAULT_MESSAGE "alive"
-
 struct heartbeat {
     tick_timer beat;
     tick_instance *in;
-    uint64_t interval;           /* ns, > 0 */
+    uint64_t interval;           /* ns, > 0: the key table fills it */
+    const char *message;         /* the daemon's, for the instance's life */
     uint64_t beats;
     uint64_t skipped;            /* beats missed while the loop was held up */
-    char message[256];
 };
 
-static int heartbeat_configure(tick_instance *in, const char *key,
-                               const char *value)
-{
-    struct heartbeat *hb = tick_instance_data(in);
-
-    if (!key) {
-        /* The whole section was read: fill in the defaults. */
-        if (hb->interval == 0)
-            hb->interval = TICK_SEC;
-        if (hb->message[0] == '\0')
-            snprintf(hb->message, sizeof hb->message, "%s",
-                     HEARTBEAT_DEFAULT_MESSAGE);
-        return 0;
-    }
-    if (strcmp(key, "interval") == 0) {
-        uint64_t ns;
-        if (tick_parse_duration(value, &ns) < 0 || ns == 0)
-            return tick_instance_error(in,
-                "bad duration '%s' for key 'interval' (use e.g. 250ms, 5s, 2m)",
-                value);
-        hb->interval = ns;
-        return 0;
-    }
-    if (strcmp(key, "message") == 0) {
-        size_t len = strlen(value);
-        if (len == 0 || len >= sizeof hb->message)
-            return tick_instance_error(in,
-                "bad message: must be 1 to %zu characters",
-                sizeof hb->message - 1);
-        memcpy(hb->message, value, len + 1);
-        return 0;
-    }
-    return tick_instance_error(in, "unknown key '%s'", key);
-}
+/* The daemon parses the section into struct heartbeat (tick/config.h). */
+static const tick_key heartbeat_keys[] = {
+    TICK_KEY_DURATION(struct heartbeat, interval, "interval", 1, 0, "1s", 0,
+                      "time between two beats"),
+    TICK_KEY_STRING(struct heartbeat, message, "message", 1, 255, "alive", 0,
+                    "the line logged at each beat (info level)"),
+    TICK_KEY_END
+};
 
 static void heartbeat_fire(tick_handle *h)
 {
@@ -119,6 +93,6 @@ static void heartbeat_stop(tick_instance *in)
 
 TICK_PLUGIN(.name = "heartbeat", .version = "1.0",
             .instance_size = sizeof(struct heartbeat),
-            .configure = heartbeat_configure,
+            .keys = heartbeat_keys,
             .start = heartbeat_start,
             .stop = heartbeat_stop);

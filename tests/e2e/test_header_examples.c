@@ -35,6 +35,8 @@ EXAMPLE(sync)
 EXAMPLE(listen)
 EXAMPLE(stream)
 EXAMPLE(server)
+EXAMPLE(config)
+EXAMPLE(metrics)
 
 static Suite *examples_suite(void)
 {
@@ -54,6 +56,8 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_listen);
     tcase_add_test(tc, example_stream);
     tcase_add_test(tc, example_server);
+    tcase_add_test(tc, example_config);
+    tcase_add_test(tc, example_metrics);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,10 +7,14 @@
  * A fuzzed include_dir makes it read the *.ini files of a real directory
  * (relative ones resolve against /proc/self/fd, which holds none): that
  * is bounded (a line is at most 4096 bytes, files are regular only).
+ * Every value kept obeys the quoting rule (tick/config.h): unquoting its
+ * raw text gives the value, and no 0x01 (the reader's stand-in for a
+ * quoted ';') is left in it.
  */
 #include <errno.h>
 
 #include "config.h"
+#include "tick/config.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,8 +34,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct tickd_section *s = &cfg->sec[i];
             FUZZ_CHECK(s->name && s->module && s->module_path && s->file);
             FUZZ_CHECK(tickd_config_find(cfg, s->name) == s);
-            for (size_t k = 0; k < s->nkv; k++)
-                FUZZ_CHECK(s->kv[k].key && s->kv[k].value);
+            for (size_t k = 0; k < s->nkv; k++) {
+                FUZZ_CHECK(s->kv[k].key && s->kv[k].value && s->kv[k].raw);
+                /* the quoting rule: value is raw unquoted, no 0x01 left */
+                size_t n = strlen(s->kv[k].raw);
+                char *u = malloc(n + 1);
+                FUZZ_CHECK(u && tick_unquote(s->kv[k].raw, u, n + 1) >= 0);
+                FUZZ_CHECK(strcmp(u, s->kv[k].value) == 0);
+                FUZZ_CHECK(!strchr(s->kv[k].raw, '\x01'));
+                free(u);
+            }
         }
         tickd_config_free(cfg);
     } else {

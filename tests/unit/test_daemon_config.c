@@ -395,6 +395,57 @@ START_TEST(section_equality)
 }
 END_TEST
 
+/* The quoting rule (tick/config.h): a quoted ';' survives inih, the
+ * value is unquoted for configure(), raw keeps the quotes for tables. */
+START_TEST(quoting)
+{
+    struct tickd_config *cfg = load_ok(put("tickd.ini",
+        "[daemon]\n"
+        "log_level = \"debug\"\n"
+        "[plugin:a]\n"
+        "module = \"echo\"\n"
+        "cmd = \"x ; y\" z ; comment\n"
+        "semi = a;b\n"
+        "esc = \"q\\\" \\\\ ;\"\n"
+        "hash = \"# not a comment\"\n"));
+    const struct tickd_section *s = tickd_config_find(cfg, "a");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(s->module, "echo");
+    ck_assert_int_eq(cfg->d.log_level, 7);
+    ck_assert_uint_eq(s->nkv, 4);
+    ck_assert_str_eq(s->kv[0].raw, "\"x ; y\" z");
+    ck_assert_str_eq(s->kv[0].value, "x ; y z");
+    ck_assert_str_eq(s->kv[1].value, "a;b");
+    ck_assert_str_eq(s->kv[2].value, "q\" \\ ;");
+    ck_assert_str_eq(s->kv[3].value, "# not a comment");
+    tickd_config_free(cfg);
+
+    expect_error("[plugin:a]\nx = \"open ; still\n", 2,
+                 "plugin:a: unterminated quote in the value of key 'x'");
+    expect_error("[daemon]\nlog_level = \"info\n", 2,
+                 "unterminated quote in the value of key 'log_level'");
+    expect_error("[plugin:a]\nx = a\x01" "b\n", 2, "byte 0x01 in a configuration file");
+}
+END_TEST
+
+/* A [daemon] key twice in one file is an error; a drop-in overrides. */
+START_TEST(daemon_duplicates)
+{
+    expect_error("[daemon]\nstop_timeout = 1s\n[daemon]\nstop_timeout = 2s\n", 4,
+                 "duplicate key 'stop_timeout' in [daemon] (first at line 2)");
+    expect_error("[plugin:a]\nreuse_port = yes\nreuse_port = yes\n", 3,
+                 "plugin:a: duplicate key 'reuse_port' (first at line 2)");
+    char d[128];
+    snprintf(d, sizeof d, "%s/conf.d", dir);
+    ck_assert_int_eq(mkdir(d, 0755), 0);
+    put("conf.d/a.ini", "[daemon]\nstop_timeout = 3s\n");
+    struct tickd_config *cfg = load_ok(put("tickd.ini",
+        "[daemon]\nstop_timeout = 1s\ninclude_dir = conf.d\n"));
+    ck_assert_uint_eq(cfg->d.stop_timeout, 3 * (uint64_t)1000000000);
+    tickd_config_free(cfg);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("daemon config");
@@ -415,6 +466,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, dropin_errors);
     tcase_add_test(tc, missing_dropin_dir_is_empty);
     tcase_add_test(tc, section_equality);
+    tcase_add_test(tc, quoting);
+    tcase_add_test(tc, daemon_duplicates);
     suite_add_tcase(s, tc);
     return s;
 }
