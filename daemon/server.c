@@ -178,7 +178,7 @@ static void shut_reads(tick_server *srv, bool all)
 {
     for (tick_link *l = srv->conns.next; l != &srv->conns; l = l->next) {
         tick_conn *c = tick_container_of(l, tick_conn, link);
-        if (c->stream && (all || tick_stream_bytes_in(c->stream) > 0))
+        if (c->stream && (all || tick_stream_received(c->stream)))
             shutdown(tick_stream_fileno(c->stream), SHUT_RD);
     }
 }

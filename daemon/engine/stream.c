@@ -43,6 +43,7 @@
 #define STREAM_SLOTS 2                   /* a task's await and its one-behind */
 #define STREAM_BURST 64
 #define STREAM_HW_DEFAULT (64 * 1024)
+#define STREAM_HW_MAX (64u << 20)
 #define STREAM_IOV 64
 #define STREAM_ITEM_MAX ((size_t)1 << 30)   /* read_until/exact: 1 GiB */
 
@@ -66,32 +67,36 @@ struct wchunk {
 struct tick_stream {
     tick_loop *loop;
     tick_fd *fd;
-    tick_scope *scope;           /* bytes are counted here */
     uint32_t refs;               /* owner (until close) + busy slots */
     bool open;
     bool eof;                    /* recv() gave 0 */
     bool rb_pooled;              /* rb is a pool buffer (else heap) */
     bool timed_out;
+    bool received;               /* some byte came, ever */
     uint8_t rkind, dlen, wkind;
     int rerr, werr;              /* sticky errors */
     /* read buffer: bytes [roff, rlen) of rb; rb NULL when empty */
     char *rb;
     uint32_t rcap, roff, rlen;
     uint32_t scanned;            /* bytes after roff searched for delim */
-    size_t rmax;                 /* until: max length; exact: n */
+    uint32_t rmax;               /* until: max length; exact: n */
     char delim[8];
     sfut *rd, *wr;               /* the pending read / flush-or-drain */
     /* write queue */
     tick_link wq;
-    size_t queued, hw;
-    /* idle timeout: the timer is allocated by set_idle_timeout(), so a
-     * stream without one is 72 bytes smaller */
-    uint64_t idle_ns, last_rx;
+    uint32_t queued, hw;         /* hw <= 64 MiB: queued <= 16 x hw fits */
+    /* idle timeout: allocated by set_idle_timeout(), so a stream without
+     * one is 88 bytes smaller */
     struct idle_timer *idle;
     /* the burst limit uses the tick_fd's again/burst_tick/burst: the
      * stream's tick_fd has no operations of its own (io_fd.h) */
-    uint64_t bytes_in, bytes_out;
     sfut slots[STREAM_SLOTS];
+};
+
+struct idle_timer {
+    tick_timer t;
+    tick_stream *s;
+    uint64_t ns, last_rx;        /* the timeout; the last byte or wait start */
 };
 
 static void stream_unref(tick_stream *s)
@@ -299,9 +304,10 @@ static bool rd_fill(tick_stream *s, intptr_t *v)
         ssize_t n = recv(fd->w.fd, s->rb + s->rlen, room, MSG_DONTWAIT);
         if (n > 0) {
             s->rlen += (uint32_t)n;
-            s->bytes_in += (uint64_t)n;
-            s->scope->st.bytes_in += (uint64_t)n;
-            s->last_rx = tick_now(s->loop);
+            s->received = true;
+            fd->src.scope->st.bytes_in += (uint64_t)n;   /* the scope of open */
+            if (s->idle)
+                s->idle->last_rx = tick_now(s->loop);
             if ((size_t)n < room && fd->drains_on_short_read)
                 tick_fd_clear(fd, EPOLLIN);
         } else if (n == 0) {
@@ -331,8 +337,7 @@ static void wq_drop(tick_stream *s)
 
 static void sent(tick_stream *s, size_t n)
 {
-    s->bytes_out += n;
-    s->scope->st.bytes_out += n;
+    s->fd->src.scope->st.bytes_out += n;
 }
 
 /* Send as much of the queue as the socket takes, one writev at a time. */
@@ -358,7 +363,7 @@ static void wq_send(tick_stream *s)
             break;
         }
         sent(s, (size_t)w);
-        s->queued -= (size_t)w;
+        s->queued -= (uint32_t)w;
         while (w > 0) {
             struct wchunk *c = tick_container_of(s->wq.next, struct wchunk, link);
             size_t left = c->len - c->off;
@@ -407,17 +412,12 @@ static void stream_service(void *user)
     stream_unref(s);
 }
 
-struct idle_timer {
-    tick_timer t;
-    tick_stream *s;
-};
-
 static void stream_idle_fire(tick_handle *h)
 {
     tick_stream *s = tick_container_of(h, struct idle_timer, t.handle)->s;
-    uint64_t due = s->last_rx + s->idle_ns;
+    uint64_t due = s->idle->last_rx + s->idle->ns;
 
-    if (!s->rd || !s->idle_ns)
+    if (!s->rd || !s->idle->ns)
         return;
     if (tick_now(s->loop) >= due) {
         s->timed_out = true;
@@ -458,7 +458,6 @@ int tick_stream_open(tick_loop *loop, int fd, tick_stream **out)
         return rc;
     }
     s->loop = loop;
-    s->scope = tick_scope_current(loop);
     s->refs = 1;
     s->open = true;
     s->hw = STREAM_HW_DEFAULT;
@@ -504,13 +503,13 @@ int tick_stream_fileno(const tick_stream *s)
 
 tick_loop *tick_stream_loop(const tick_stream *s) { return s->loop; }
 bool tick_stream_timed_out(const tick_stream *s) { return s->timed_out; }
-uint64_t tick_stream_bytes_in(const tick_stream *s) { return s->bytes_in; }
-uint64_t tick_stream_bytes_out(const tick_stream *s) { return s->bytes_out; }
+bool tick_stream_received(const tick_stream *s) { return s->received; }
 size_t tick_stream_queued(const tick_stream *s) { return s->queued; }
 
 void tick_stream_set_high_water(tick_stream *s, size_t bytes)
 {
-    s->hw = bytes ? bytes : STREAM_HW_DEFAULT;
+    s->hw = bytes == 0 ? STREAM_HW_DEFAULT : bytes > STREAM_HW_MAX ? STREAM_HW_MAX
+                                                                 : (uint32_t)bytes;
 }
 
 int tick_stream_set_idle_timeout(tick_stream *s, uint64_t ns)
@@ -522,8 +521,10 @@ int tick_stream_set_idle_timeout(tick_stream *s, uint64_t ns)
             return -ENOMEM;
         tick__timer_init_resolver(&s->idle->t, "stream idle", &idle_cls);
         s->idle->s = s;
+        s->idle->last_rx = tick_now(s->loop);
     }
-    s->idle_ns = ns;
+    if (s->idle)
+        s->idle->ns = ns;
     if (!ns && s->idle)
         tick_timer_stop(s->loop, &s->idle->t);
     else if (ns && s->rd && !tick_timer_armed(&s->idle->t))
@@ -547,7 +548,7 @@ static tick_future *read_start(tick_stream *s, int kind, size_t max)
     if (max > STREAM_ITEM_MAX)           /* the buffer's offsets are 32-bit */
         max = STREAM_ITEM_MAX;
     s->rkind = (uint8_t)kind;
-    s->rmax = max;
+    s->rmax = (uint32_t)max;
     s->scanned = 0;
     if (burst_ok(s) && rd_fill(s, &v)) {
         if (v < 0)
@@ -560,10 +561,11 @@ static tick_future *read_start(tick_stream *s, int kind, size_t max)
     tick__pending_arm(s->loop, &op->fut);
     if (s->fd->burst > STREAM_BURST)
         tick__defer(s->loop, &s->fd->again);     /* runs stream_service */
-    s->last_rx = tick_now(s->loop);      /* the wait starts the idle clock */
-    if (s->idle_ns && !tick_timer_armed(&s->idle->t) &&
-        tick_timer_start_at(s->loop, &s->idle->t, s->last_rx + s->idle_ns) < 0) {
-        side_done(s, &s->rd, -ENOMEM);
+    if (s->idle && s->idle->ns) {        /* the wait starts the idle clock */
+        s->idle->last_rx = tick_now(s->loop);
+        if (!tick_timer_armed(&s->idle->t) &&
+            tick_timer_start_at(s->loop, &s->idle->t, s->idle->last_rx + s->idle->ns) < 0)
+            side_done(s, &s->rd, -ENOMEM);
     }
     return &op->fut;
 }
@@ -638,7 +640,7 @@ static int wq_append(tick_stream *s, const char *p, size_t len)
         size_t n = WCHUNK_CAP - c->len < len ? WCHUNK_CAP - c->len : len;
         memcpy(c->data + c->len, p, n);
         c->len += (uint32_t)n;
-        s->queued += n;
+        s->queued += (uint32_t)n;
         p += n;
         len -= n;
     }
@@ -659,7 +661,7 @@ int tick_stream_writev(tick_stream *s, const struct iovec *iov, int iovcnt)
         return s->werr;
     for (int i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;
-    if (s->queued + total > 16 * s->hw)
+    if ((size_t)s->queued + total > 16 * (size_t)s->hw)
         return -ENOBUFS;
     if (!s->queued && total) {
         /* nothing queued: try the socket at once (one syscall) */
@@ -734,4 +736,4 @@ static tick_future *wr_start(tick_stream *s, int kind)
 
 tick_future *tick_stream_flush(tick_stream *s) { return wr_start(s, WR_FLUSH); }
 tick_future *tick_stream_drain(tick_stream *s) { return wr_start(s, WR_DRAIN); }
-_Static_assert(sizeof(struct tick_stream) <= 320, "with ASan's redzone a stream fits a 384-byte class (test_echo's 10k connections under SAN)");
+_Static_assert(sizeof(struct tick_stream) <= 256, "with ASan's redzone a stream fits a 320-byte class (test_echo's 10k connections under SAN)");

@@ -97,7 +97,7 @@
  *
  * Accounting: bytes received and sent are added to the bytes_in and
  * bytes_out of the scope current at tick_stream_open() (scope.h), which
- * must outlive the stream.
+ * must outlive the stream. The high-water mark is at most 64 MiB.
  *
  * Ownership and lifetime: tick_stream_open() takes over the fd on
  * success (the stream closes it); tick_stream_close() closes it, drops
@@ -159,9 +159,10 @@ TICK_API int tick_stream_set_idle_timeout(tick_stream *s, uint64_t ns);
 
 /* Did a read of this stream end with -ETIMEDOUT (the idle timeout)? */
 TICK_API bool tick_stream_timed_out(const tick_stream *s);
-/* Bytes received and sent by this stream so far. */
-TICK_API uint64_t tick_stream_bytes_in(const tick_stream *s);
-TICK_API uint64_t tick_stream_bytes_out(const tick_stream *s);
+/* Has any byte been received on s? (Counts of bytes are the scope's:
+ * tick_scope_get_stats() of the scope current at open, a server
+ * connection's own scope.) */
+TICK_API bool tick_stream_received(const tick_stream *s);
 
 #ifdef __cplusplus
 }
