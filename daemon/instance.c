@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "instance.h"
 #include "listen.h"
+#include "server.h"
 #include "log.h"
 #include "metrics_daemon.h"
 
@@ -270,6 +271,7 @@ static void instance_free(tick_instance *in)
         plog(in, TICK_LOG_INFO, "load %u retired %.1f ms after the reload began",
              in->mod->load, (double)(tick_now(in->loop) - in->retire_t0) / 1e6);
     tickd_listen_free_instance(in);
+    tickd_server_free_instance(in);
     tick_link_remove(&in->link);
     tick_link_remove(&in->all);
     in->mod->instances--;
@@ -349,6 +351,7 @@ int tickd_instance_new(tick_loop *loop, const struct tickd_section *sec,
     in->state = TICKD_INSTANCE_CONFIGURED;
     tick_link_init(&in->link);
     tick_link_init(&in->leases);
+    tick_link_init(&in->servers);
     tick_list_append(&registry, &in->all);
     snprintf(in->scope_name, sizeof in->scope_name, "plugin:%s", in->conf->name);
     tick_scope_init(&in->scope, loop, tick_loop_scope(loop), in->scope_name);

@@ -46,6 +46,7 @@ struct tick_instance {
     tick_handle drained;        /* drain's done-callback (root scope) */
     struct tickd_stop *batch;   /* while STOPPING */
     tick_link leases;           /* tick_lease.in_link (listen.c) */
+    tick_link servers;          /* tick_server/tick_dgram_server (server.c) */
     enum tickd_instance_state state;
     bool retiring;              /* a reload is removing or replacing it */
     bool graceful;              /* STOPPING: its leases ended, not cancelled

@@ -31,6 +31,7 @@
 #include "instance.h"
 #include "listen.h"
 #include "log.h"
+#include "io_fd.h"                  /* the EMFILE shed count of a tick_fd */
 
 struct tickd_listener {
     tick_link link;                  /* in listeners */
@@ -606,6 +607,11 @@ TICK_API tick_future *tick_lease_readable(tick_lease *l) { return lease_wait(l, 
 TICK_API int tick_lease_fileno(const tick_lease *l)
 {
     return l && l->ls ? tick_fd_fileno(l->ls->tfd) : -EBADF;
+}
+
+uint64_t tickd_lease_shed(const tick_lease *l)
+{
+    return l && l->ls ? tick__fd_shed_count(l->ls->tfd) : 0;
 }
 
 TICK_API const char *tick_lease_address(const tick_lease *l) { return l ? l->addr : ""; }

@@ -42,6 +42,9 @@ bool tickd_listen_instance_leases(const tick_instance *in);
 size_t tickd_listen_sweep(void);
 /* Close every listener, passed ones too (before the loop closes). */
 void tickd_listen_shutdown(void);
+/* Connections the engine shed for EMFILE on l's socket so far (0 once
+ * the lease ended). */
+uint64_t tickd_lease_shed(const tick_lease *l);
 /* Listeners open now (tests, stats). */
 size_t tickd_listen_count(void);
 

@@ -109,6 +109,9 @@ struct tick_loop {
      * interval since acct_t0 is charged to cur at the next switch. */
     tick_scope root;
     tick_scope *cur_scope;
+    tick_scope *acct_scope;       /* charged for the time since acct_t0: cur
+                                   * or, for a scope that charges its
+                                   * parent, that parent */
     uint64_t acct_t0;             /* 0: not timing (outside a run phase) */
     uint64_t acct_ran0;           /* handles_run when cur_scope was entered */
     uint64_t acct_ran;            /* handles run in this run phase so far */
@@ -126,6 +129,7 @@ struct tick_loop {
     struct tick__signals *sig;    /* signal.c: signalfd, mask, waiters */
     struct tick__procs *procs;    /* process.c: children being reaped */
     struct tick__pool *pool;      /* pool.c: worker threads, job queues */
+    struct tick__bufs *bufs;      /* bufpool.c: free stream buffers */
 };
 
 /*

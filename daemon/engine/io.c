@@ -50,9 +50,16 @@ static void fd_on_events(tick__watch *w, uint32_t ev)
     if ((ev & EPOLLERR) && !fd->err)
         fd->err = fd_error(fd);
     tick__fd_ops_service(fd);
+    if (fd->hook && fd->open)
+        fd->hook(fd->hook_user);
 }
 
 int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)
+{
+    return tick__fd_open_slots(loop, fd, FD_SLOTS, out);
+}
+
+int tick__fd_open_slots(tick_loop *loop, int fd, unsigned nslots, tick_fd **out)
 {
     int fl, type, rc;
     socklen_t len = sizeof type;
@@ -65,9 +72,10 @@ int tick_fd_open(tick_loop *loop, int fd, tick_fd **out)
         return -errno;
     if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return -errno;
-    f = tick__calloc(1, sizeof *f);
+    f = tick__calloc(1, sizeof *f + nslots * sizeof f->slots[0]);
     if (!f)
         return -ENOMEM;
+    f->nslots = (uint8_t)nslots;
     f->loop = loop;
     f->refs = 1;
     f->open = true;

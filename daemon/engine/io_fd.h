@@ -14,7 +14,7 @@
 #include "tick/io.h"
 #include "internal.h"
 
-#define FD_SLOTS 4
+#define FD_SLOTS 4                       /* a tick_fd_open()'s slots */
 
 enum op_kind { OP_READABLE, OP_WRITABLE, OP_READ, OP_WRITE, OP_ACCEPT, OP_CONNECT };
 
@@ -43,7 +43,19 @@ struct tick_fd {
     tick_timer backoff;                  /* EMFILE without a spare: retry */
     uint64_t burst_tick;
     unsigned burst;
-    fdop slots[FD_SLOTS];
+    uint8_t nslots;                      /* see slots */
+    uint64_t shed;                       /* connections shed for EMFILE */
+    /* An engine-internal observer (a tick_stream): called in the resolve
+     * phase after each epoll event, once the operations were served, and
+     * when `again` runs (the observer may defer itself with it, and use
+     * burst_tick/burst, when the tick_fd has no operations of its own).
+     * It may only do its own syscalls and complete futures. */
+    void (*hook)(void *user);
+    void *hook_user;
+    /* Operation slots: FD_SLOTS for tick_fd_open(); none for a tick_fd
+     * whose owner does its own syscalls (a tick_stream): its rare
+     * operations take the allocated path. */
+    fdop slots[];
 };
 
 /* What a readable/writable completes with: the cached events. */
@@ -52,6 +64,8 @@ static inline uint32_t tick__fd_events(const tick_fd *fd)
     return fd->ready | (fd->hup ? EPOLLHUP : 0) | (fd->rdhup ? EPOLLRDHUP : 0);
 }
 
+/* io.c: tick_fd_open() with nslots embedded operation slots. */
+TICK_HIDDEN int tick__fd_open_slots(tick_loop *loop, int fd, unsigned nslots, tick_fd **out);
 /* io.c: drop a reference; the last one frees the tick_fd. */
 TICK_HIDDEN void tick__fd_unref(tick_fd *fd);
 
@@ -64,5 +78,8 @@ TICK_HIDDEN void tick__fd_ops_service(tick_fd *fd);
 TICK_HIDDEN void tick__fd_ops_cancel(tick_fd *fd);
 /* the fd is leaving epoll: nothing may serve it later */
 TICK_HIDDEN void tick__fd_ops_stop(tick_fd *fd);
+
+/* io_ops.c: connections shed for EMFILE on a listening tick_fd so far. */
+static inline uint64_t tick__fd_shed_count(const tick_fd *fd) { return fd->shed; }
 
 #endif

@@ -30,7 +30,28 @@
 
 struct tick__io {
     int spare;                           /* /dev/null kept for EMFILE, or -1 */
+    uint64_t shed_total;                 /* every fd's sheds, for the log */
+    uint64_t shed_logged;                /* shed_total at the last log line */
+    uint64_t shed_log_at;                /* tick_now() of that line */
 };
+
+/* Shedding is logged, at most once a second, with the count since the
+ * last line: a client reset for lack of fds must not be silent, and a
+ * flood of them must not flood the log. */
+static void shed_log(tick_fd *fd)
+{
+    struct tick__io *io = fd->loop->io;
+    uint64_t now = tick_now(fd->loop);
+
+    if (io->shed_logged && now - io->shed_log_at < TICK_SEC)
+        return;
+    tick__log(4, "out of file descriptors (EMFILE): shed %llu connection(s) on fd %d "
+              "(%llu in all); raise LimitNOFILE or lower max_conns",
+              (unsigned long long)(io->shed_total - io->shed_logged), fd->w.fd,
+              (unsigned long long)io->shed_total);
+    io->shed_logged = io->shed_total;
+    io->shed_log_at = now;
+}
 
 static void op_free(tick_future *f);
 static bool op_cancel(tick_future *f);
@@ -98,7 +119,7 @@ static struct tick__io *io_state(tick_loop *loop)
         struct tick__io *io = tick__malloc(sizeof *io);
         if (!io)
             return NULL;
-        io->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        *io = (struct tick__io){ .spare = open("/dev/null", O_RDONLY | O_CLOEXEC) };
         loop->io = io;
     }
     return loop->io;
@@ -141,8 +162,12 @@ static enum shed_result emfile_shed(tick_fd *fd)
     if (conn >= 0)
         close(conn);
     io->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (conn >= 0)
+    if (conn >= 0) {
+        fd->shed++;
+        io->shed_total++;
+        shed_log(fd);
         return SHED_ONE;
+    }
     if (e == EAGAIN || e == EWOULDBLOCK) {
         fd->ready &= ~(uint32_t)EPOLLIN;
         return SHED_DRAINED;
@@ -317,6 +342,8 @@ static void fd_again(tick__deferred *d)
 
     if (fd->open)
         tick__fd_ops_service(fd);
+    if (fd->open && fd->hook)            /* a stream over its burst */
+        fd->hook(fd->hook_user);
 }
 
 static void fd_backoff(tick_handle *h)
@@ -356,7 +383,7 @@ static fdop *op_get(tick_fd *fd, enum op_kind kind)
 {
     fdop *op = NULL;
 
-    for (int i = 0; i < FD_SLOTS; i++) {
+    for (unsigned i = 0; i < fd->nslots; i++) {
         if (!fd->slots[i].busy) {
             op = &fd->slots[i];
             op->heap = false;

@@ -179,6 +179,7 @@ int tick_loop_close(tick_loop *loop)
     tick__process_shutdown(loop);
     tick__signal_shutdown(loop);
     tick__io_shutdown(loop);
+    tick__bufs_shutdown(loop);
     /* the doorbell is the only fd left: anything else is a leak */
     if (loop->stats.fds_watched != 1)
         return -EBUSY;

@@ -24,6 +24,7 @@
 
 #define SCOPE_CANCELLED 0x1u
 #define SCOPE_CLOSED    0x2u
+#define SCOPE_CHARGE_PARENT 0x4u   /* its handles' time goes to its parent */
 
 #define DEFAULT_KILL_GRACE (2 * TICK_SEC)
 
@@ -99,7 +100,7 @@ static void scope_fields_init(tick_scope *s, tick_loop *loop, tick_scope *parent
 void tick__scope_root_init(tick_loop *loop)
 {
     scope_fields_init(&loop->root, loop, NULL, NULL);
-    loop->cur_scope = &loop->root;
+    loop->cur_scope = loop->acct_scope = &loop->root;
     loop->accounting = true;
 }
 
@@ -155,32 +156,50 @@ int tick_handle_set_scope(tick_handle *h, tick_scope *s)
 
 void tick_loop_set_accounting(tick_loop *loop, bool on) { loop->accounting = on; }
 
+void tick_scope_charge_parent(tick_scope *s, bool on)
+{
+    if (!s || !s->parent)
+        return;                      /* the root has no parent to charge */
+    if (on)
+        s->flags |= SCOPE_CHARGE_PARENT;
+    else
+        s->flags &= ~SCOPE_CHARGE_PARENT;
+}
+
 /* ---- accounting ------------------------------------------------------ */
 
 static void charge(tick_loop *loop, uint64_t now)
 {
-    tick_scope *s = loop->cur_scope;
+    tick_scope *s = loop->acct_scope;
     if (loop->acct_t0 && now > loop->acct_t0)
         s->st.handler_ns += now - loop->acct_t0;
     s->st.handles_run += loop->acct_ran - loop->acct_ran0;
     loop->acct_ran0 = loop->acct_ran;
 }
 
+/* The clock is read only when the charged scope changes: going from one
+ * connection scope to a sibling that both charge their parent reads
+ * nothing. */
 void tick__scope_switch(tick_loop *loop, tick_scope *to)
 {
-    if (loop->acct_t0) {
-        uint64_t now = mono_ns();
-        charge(loop, now);
-        loop->acct_t0 = now;
-    } else {
-        charge(loop, 0);
+    tick_scope *target = (to->flags & SCOPE_CHARGE_PARENT) ? to->parent : to;
+
+    if (target != loop->acct_scope) {
+        if (loop->acct_t0) {
+            uint64_t now = mono_ns();
+            charge(loop, now);
+            loop->acct_t0 = now;
+        } else {
+            charge(loop, 0);
+        }
+        loop->acct_scope = target;
     }
     loop->cur_scope = to;
 }
 
 void tick__scope_run_begin(tick_loop *loop)
 {
-    loop->cur_scope = &loop->root;
+    loop->cur_scope = loop->acct_scope = &loop->root;
     loop->acct_ran = loop->acct_ran0 = 0;
     /* the clock read after poll is free: the resolve phase is the root's */
     loop->acct_t0 = loop->accounting ? loop->now : 0;
@@ -190,7 +209,7 @@ void tick__scope_run_end(tick_loop *loop, uint64_t now)
 {
     charge(loop, loop->acct_t0 ? now : 0);
     loop->acct_t0 = 0;
-    loop->cur_scope = &loop->root;
+    loop->cur_scope = loop->acct_scope = &loop->root;
 }
 
 /* ---- membership ------------------------------------------------------ */
@@ -579,7 +598,7 @@ int tick_scope_close(tick_scope *s)
 static uint64_t uncharged_ns(const tick_scope *s)
 {
     const tick_loop *loop = s->loop;
-    if (loop->cur_scope != s || !loop->acct_t0)
+    if (loop->acct_scope != s || !loop->acct_t0)
         return 0;
     uint64_t now = mono_ns();
     return now > loop->acct_t0 ? now - loop->acct_t0 : 0;

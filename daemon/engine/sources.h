@@ -49,5 +49,7 @@ TICK_HIDDEN int tick__signal_hook(tick_loop *loop, int signo, tick__signal_hook_
 
 /* Close the spare fd kept for EMFILE. */
 TICK_HIDDEN void tick__io_shutdown(tick_loop *loop);
+/* Free the stream buffers kept for reuse (bufpool.c). */
+TICK_HIDDEN void tick__bufs_shutdown(tick_loop *loop);
 
 #endif

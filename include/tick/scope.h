@@ -204,6 +204,13 @@ TICK_API size_t tick_scope_list(const tick_scope *s, tick_scope_list_fn fn, void
 /* "task", "timer", ... for a kind. */
 TICK_API const char *tick_scope_kind_name(enum tick_scope_kind kind);
 
+/* Charge the time and handle count of s's handles to its parent instead
+ * of s (on), or to s (off, the default). With many small sibling scopes
+ * (one per connection) this spares a clock read at every switch between
+ * them; s still counts its own tasks, fds and bytes. A child scope of s
+ * charges itself unless set too. Ignored for the root scope. */
+TICK_API void tick_scope_charge_parent(tick_scope *s, bool on);
+
 /* Scope accounting on/off for the loop (on by default): off, the loop
  * still tracks ownership but reads no clock on scope switches. */
 TICK_API void tick_loop_set_accounting(tick_loop *loop, bool on);

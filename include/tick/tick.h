@@ -16,6 +16,8 @@
  *   plugin.h   the plugin descriptor and instance API
  *   config.h   a plugin's keys declared in a table, parsed by the daemon
  *   listen.h   listening sockets leased from the daemon (TCP, UDP)
+ *   stream.h   buffered streams: read_line/until/exact, a write queue
+ *   server.h   TCP servers (a task per connection) and UDP receivers
  *   metrics.h  counters, gauges, histograms; the Prometheus renderer
  */
 #ifndef TICK_TICK_H
@@ -34,6 +36,8 @@
 #include "config.h"
 #include "plugin.h"
 #include "listen.h"
+#include "stream.h"
+#include "server.h"
 #include "metrics.h"
 
 #endif

@@ -33,6 +33,8 @@ EXAMPLE(scope)
 EXAMPLE(io)
 EXAMPLE(sync)
 EXAMPLE(listen)
+EXAMPLE(stream)
+EXAMPLE(server)
 EXAMPLE(config)
 EXAMPLE(metrics)
 
@@ -52,6 +54,8 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, example_io);
     tcase_add_test(tc, example_sync);
     tcase_add_test(tc, example_listen);
+    tcase_add_test(tc, example_stream);
+    tcase_add_test(tc, example_server);
     tcase_add_test(tc, example_config);
     tcase_add_test(tc, example_metrics);
     suite_add_tcase(s, tc);

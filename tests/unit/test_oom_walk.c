@@ -1,6 +1,6 @@
 /* test_oom_walk.c — allocation failure injected on every engine path, as
  * neco does: one scenario that starts a loop, serves an echo exchange
- * over a socketpair with tasks, arms timers, waits for a signal (SIGUSR2,
+ * over a socketpair with tasks (the server side on a tick_stream), arms timers, waits for a signal (SIGUSR2,
  * raised here), spawns a child, runs a pool job, uses gather / first_of /
  * timeout, an Event, a Queue and a Semaphore, and cancels and drains a
  * scope; run with the n-th engine allocation failing, for n = 1, 2, ...
@@ -36,7 +36,8 @@ struct walk {
     tick_task task;               /* the scenario; its result is the run's */
     tick_scope scope;             /* everything the scenario makes */
     tick_scope conn;              /* the echo connection and an idler */
-    tick_fd *cli, *srv, *lst, *con;
+    tick_fd *cli, *lst, *con;
+    tick_stream *srv;             /* the echo server's side */
     struct sockaddr_in addr;
     tick_future *connecting;
     struct echo echo;
@@ -68,16 +69,21 @@ static int echo_step(tick_task *t)
     intptr_t rc;
     TICK_BEGIN(t);
     for (;;) {
-        TICK_AWAIT(t, tick_fd_read(e->w->srv, e->buf, sizeof e->buf), rc);
+        TICK_AWAIT(t, tick_stream_read_exact(e->w->srv, 4), rc);
         if (rc <= 0)
             break;
-        e->n = rc;
-        TICK_AWAIT(t, tick_fd_write(e->w->srv, e->buf, (size_t)e->n), rc);
+        size_t len;
+        const void *p = tick_stream_peek(e->w->srv, &len);
+        rc = tick_stream_write(e->w->srv, p, 4);
+        tick_stream_consume(e->w->srv, 4);
+        if (rc < 0)
+            break;
+        TICK_AWAIT(t, tick_stream_flush(e->w->srv), rc);
         if (rc < 0)
             break;
     }
     /* the peer must learn the connection is gone: close on any error */
-    tick_fd_close(e->w->srv);
+    tick_stream_close(e->w->srv);
     e->w->srv = NULL;
     if (rc < 0)
         TICK_FAIL(t, rc);
@@ -194,7 +200,7 @@ static int walk_step(tick_task *t)
             TICK_FAIL(t, rc);
         }
         tick_scope *prev = tick_scope_enter(loop, &w->conn);
-        rc = tick_fd_open(loop, sv[1], &w->srv);
+        rc = tick_stream_open(loop, sv[1], &w->srv);
         if (rc == 0) {
             w->echo.w = w;
             tick_task_start(loop, &w->echo.task, "echo", &echo_class);
@@ -380,7 +386,7 @@ static void walk_cleanup(struct walk *w, struct guard *g)
     ck_assert_int_eq(tick_scope_close(&w->conn), 0);
     drain(&w->scope, g);
     tick_fd_close(w->cli);        /* the scope's cancel left it to us */
-    tick_fd_close(w->srv);
+    tick_stream_close(w->srv);
     tick_fd_close(w->lst);
     tick_fd_close(w->con);           /* cancels a pending connect */
     w->connecting = tick_future_unref(w->connecting);

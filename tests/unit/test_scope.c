@@ -1030,6 +1030,41 @@ START_TEST(accounting_per_scope)
 }
 END_TEST
 
+/* Connection-like children that charge their parent: their handles'
+ * time and count go to the parent, their own figures stay 0. */
+START_TEST(accounting_charged_to_parent)
+{
+    tick_scope p, c1, c2;
+    struct ph h1, h2;
+    tick_scope_init(&p, loop, NULL, "P");
+    tick_scope_init(&c1, loop, &p, "C1");
+    tick_scope_init(&c2, loop, &p, "C2");
+    tick_scope_charge_parent(&c1, true);
+    tick_scope_charge_parent(&c2, true);
+    ph_init(&h1, "spin C1", &c1);
+    h1.then = spin_2ms;
+    ph_init(&h2, "spin C2", &c2);
+    h2.then = spin_2ms;
+    tick_call_soon(loop, &h1.h);
+    tick_call_soon(loop, &h2.h);
+    run_ticks(1);
+    tick_scope_stats sp = stats_of(&p, false), s1 = stats_of(&c1, false);
+    ck_assert_uint_ge(sp.handler_ns, 4 * TICK_MSEC);
+    ck_assert_uint_eq(sp.handles_run, 2);
+    ck_assert_uint_eq(s1.handler_ns, 0);
+    ck_assert_uint_eq(s1.handles_run, 0);
+    /* off again: C1 times itself */
+    tick_scope_charge_parent(&c1, false);
+    tick_call_soon(loop, &h1.h);
+    run_ticks(1);
+    ck_assert_uint_ge(stats_of(&c1, false).handler_ns, 2 * TICK_MSEC);
+    ck_assert_uint_eq(stats_of(&c1, false).handles_run, 1);
+    ck_assert_int_eq(tick_scope_close(&c1), 0);
+    ck_assert_int_eq(tick_scope_close(&c2), 0);
+    ck_assert_int_eq(tick_scope_close(&p), 0);
+}
+END_TEST
+
 static intptr_t cpu_job(void *arg)
 {
     (void)arg;
@@ -1422,6 +1457,7 @@ static Suite *scope_suite(void)
     tcase_add_test(tc, drain_waits_for_the_last_member);
     tcase_add_test(tc, close_completes_drain);
     tcase_add_test(tc, accounting_per_scope);
+    tcase_add_test(tc, accounting_charged_to_parent);
     tcase_add_test(tc, accounting_pool_job_cpu);
     tcase_add_test(tc, misuse_start_twice);
     tcase_add_test(tc, misuse_start_twice_then_completes);
