@@ -259,8 +259,12 @@ static int parse_one(const tick_key *k, const char *raw, void *dst,
             *(const char **)dst = v;
         return rc;
     case TICK_KEY_T_ADDRESSES:
-        if (tick_listen_check(v) < 0)
-            rc = why_bad(why, len, "address list", v, k);
+        if (tick_listen_check(v) < 0) {
+            /* "bad listen address 'X'": the key names what the list is for
+             * (the wording echo's configure() used before its table) */
+            snprintf(why, len, "bad %s address '%s'", k->name, v);
+            rc = -EINVAL;
+        }
         else
             *(const char **)dst = v;
         return rc;
@@ -699,7 +703,7 @@ static void roff_text(FILE *out, const char *s)
 }
 
 void tickd_keys_describe(FILE *out, const char *module, const char *version,
-                         const tick_key *keys, bool roff)
+                         const char *description, const tick_key *keys, bool roff)
 {
     char exp[300];
 
@@ -712,8 +716,14 @@ void tickd_keys_describe(FILE *out, const char *module, const char *version,
         fputs("\\fR ", out);
         roff_text(out, version ? version : "(no version)");
         fputs(".\n", out);
+        if (description) {
+            roff_text(out, description);
+            fputc('\n', out);
+        }
     } else {
         fprintf(out, "%s %s\n", module, version ? version : "(no version)");
+        if (description)
+            fprintf(out, "  %s\n", description);
     }
     if (!keys) {
         fputs(roff ? "It has no key table: its keys are read by its configure() "

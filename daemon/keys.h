@@ -43,6 +43,7 @@ int tickd_keys_apply_live(const tick_key *keys, const struct tickd_section *a,
 
 /* `tickd --describe`: the module's keys, as text or roff (man page). */
 void tickd_keys_describe(FILE *out, const char *module, const char *version,
+                         const char *description,
                          const tick_key *keys, bool roff);
 
 #endif

@@ -377,6 +377,7 @@ static int module_load(struct tickd_module *m, const char *instance,
     m->reconfigure = d->reconfigure;
     /* 3.1: a 3.0 descriptor ends before .keys: never read it there */
     m->keys = d->abi_minor >= 1 ? d->keys : NULL;
+    m->description = d->abi_minor >= 1 ? d->description : NULL;
     if (m->keys && (e = tickd_keys_check(m->keys, d->instance_size, why, sizeof why))) {
         tickd_error_set(err, file, line, "plugin:%s: refusing module '%s' (%s): its "
                         "key table is wrong: %s", instance, m->name, m->path, e);

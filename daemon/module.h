@@ -41,6 +41,7 @@ struct tickd_module {
     int (*reconfigure)(tick_instance *in, const char *key, const char *value);
     /* ABI 3.1: the key table (checked at load), NULL for a 3.0 plugin */
     const tick_key *keys;
+    const char *description;  /* ABI >= 3.1, else NULL */
     unsigned load;               /* 1, 2, ...: which load of any module */
     unsigned refs;
     unsigned instances;          /* live instances (for log prefixes) */

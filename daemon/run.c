@@ -234,7 +234,7 @@ static int describe_one(const char *arg, const char *plugin_dir, bool roff)
         return EX_UNAVAILABLE;
     }
     tickd_keys_describe(stdout, m->desc->name ? m->desc->name : name,
-                        m->desc->version, m->keys, roff);
+                        m->desc->version, m->description, m->keys, roff);
     tickd_module_put(m);
     return 0;
 }

@@ -286,6 +286,7 @@ void tick_server_set_max_conns(tick_server *srv, unsigned max_conns)
 }
 
 unsigned tick_server_max_conns(const tick_server *srv) { return srv->cfg.max_conns; }
+void *tick_server_user(const tick_server *srv) { return srv->cfg.user; }
 const char *tick_server_addresses(const tick_server *srv) { return srv->addrs; }
 
 const char *tick_server_address(const tick_server *srv, unsigned i)

@@ -149,6 +149,9 @@ typedef struct tick_plugin {
      * (NULL, NULL), to check constraints between keys, and reconfigure()
      * only with (NULL, NULL), after live keys were stored. */
     const tick_key *keys;
+    /* Optional: one line saying what the module does, for `tickd
+     * --describe` and the tickd.ini(5) page ("A TCP echo server."). */
+    const char *description;
 } tick_plugin;
 
 /* flags: the module keeps state that two incarnations must not share (a

@@ -123,6 +123,8 @@ struct tick_server_config {
                                   * itself; false (default): charged to
                                   * the instance (tick_scope_charge_parent:
                                   * no clock read between connections) */
+    void *user;                  /* for the connections: tick_server_user()
+                                  * (say, the instance's data) */
 };
 
 typedef struct tick_server_stats {
@@ -141,6 +143,9 @@ TICK_API int tick_server_start(tick_instance *in, const struct tick_server_confi
 /* Change max_conns at run time (existing connections are kept). */
 TICK_API void tick_server_set_max_conns(tick_server *srv, unsigned max_conns);
 TICK_API unsigned tick_server_max_conns(const tick_server *srv);
+/* cfg->user, as given to tick_server_start(): a connection's step reaches
+ * its instance's data with tick_server_user(tick_conn_of(t)->server). */
+TICK_API void *tick_server_user(const tick_server *srv);
 TICK_API void tick_server_get_stats(const tick_server *srv, tick_server_stats *out);
 /* The bound addresses ("127.0.0.1:7000, [::1]:7000"), for logs; and the
  * i-th alone, NULL past the last. */

@@ -5,8 +5,9 @@
  *     module = echo
  *     listen = 127.0.0.1:7000   ; HOST:PORT, [V6]:PORT, :PORT, or a
  *                               ; comma-separated list of them; required
- *     max_clients = 10000       ; over the limit new clients are closed;
+ *     max_conns = 10000         ; over the limit new clients are closed;
  *                               ; a reload changes it in place
+ *                               ; (max_clients: the old name, an alias)
  *
  * The server (tick/server.h) leases the daemon's sockets, accepts, and
  * gives each connection a task, a scope and a stream; echo only echoes.
@@ -15,86 +16,32 @@
  * a reload the server drains (tick/server.h); stopping cancels the tasks.
  * Built only against the public headers, as an outside plugin would be.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include <tick/tick.h>
-
-#define ECHO_DEFAULT_MAX_CLIENTS 10000u
-#define ECHO_MAX_MAX_CLIENTS 1000000u
 
 struct echo {
     tick_server *srv;
-    unsigned max_clients;            /* 0 until configured */
-    unsigned new_max_clients;        /* reconfigure(): committed at the end */
-    bool have_listen;
-    char listen[1024];               /* the address list, as configured */
+    const char *listen;              /* the daemon fills these (key table) */
+    uint32_t max_conns;
 };
 
-/* ---- configuration (hand-written until the declarative key table) ---- */
+static const tick_key echo_keys[] = {
+    TICK_KEY_ADDRESSES(struct echo, listen, "listen", NULL, TICK_KEY_REQUIRED,
+                       "addresses to accept on, comma-separated"),
+    TICK_KEY_INT(struct echo, max_conns, "max_conns", 1, 1000000, "10000", TICK_KEY_LIVE,
+                 "connections at most; over it new clients are closed"),
+    TICK_KEY_ALIAS("max_clients", "max_conns"),
+    TICK_KEY_END
+};
 
-static int echo_parse_count(const char *value, unsigned *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (*value < '0' || *value > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtoul(value, &end, 10);
-    if (errno || *end || v < 1 || v > ECHO_MAX_MAX_CLIENTS)
-        return -EINVAL;
-    *out = (unsigned)v;
-    return 0;
-}
-
-static int echo_configure(tick_instance *in, const char *key, const char *value)
-{
-    struct echo *e = tick_instance_data(in);
-
-    if (!key) {
-        if (!e->have_listen)
-            return tick_instance_error(in, "missing required key 'listen'");
-        if (e->max_clients == 0)
-            e->max_clients = ECHO_DEFAULT_MAX_CLIENTS;
-        return 0;
-    }
-    if (strcmp(key, "listen") == 0) {
-        if (strlen(value) >= sizeof e->listen || tick_listen_check(value) < 0)
-            return tick_instance_error(in, "bad listen address '%s'", value);
-        strcpy(e->listen, value);
-        return e->have_listen = true, 0;
-    }
-    if (strcmp(key, "max_clients") == 0 || strcmp(key, "max_conns") == 0) {
-        if (echo_parse_count(value, &e->max_clients) < 0)
-            return tick_instance_error(in, "bad %s '%s' (use 1 to %u)", key, value,
-                                       ECHO_MAX_MAX_CLIENTS);
-        return 0;
-    }
-    return tick_instance_error(in, "unknown key '%s'", key);
-}
-
-/* On reload: max_clients changes in place; anything else restarts us. */
+/* A reload that changed only max_conns: the daemon stored it; apply it. */
 static int echo_reconfigure(tick_instance *in, const char *key, const char *value)
 {
     struct echo *e = tick_instance_data(in);
-
-    if (!key) {
-        if (e->new_max_clients)
-            e->max_clients = e->new_max_clients;
-        e->new_max_clients = 0;
-        tick_server_set_max_conns(e->srv, e->max_clients);
-        tick_log(TICK_LOG_INFO, "max_clients is now %u", e->max_clients);
-        return 0;
-    }
-    if ((strcmp(key, "max_clients") == 0 || strcmp(key, "max_conns") == 0) &&
-        echo_parse_count(value, &e->new_max_clients) == 0)
-        return 0;
-    e->new_max_clients = 0;
-    return -1;
+    (void)key, (void)value;              /* (NULL, NULL) with a key table */
+    tick_server_set_max_conns(e->srv, e->max_conns);
+    tick_log(TICK_LOG_INFO, "max_clients is now %u", (unsigned)e->max_conns);
+    return 0;
 }
-
-/* ---- end of configuration ------------------------------------------------ */
 
 static int echo_conn_step(tick_task *t)
 {
@@ -130,7 +77,7 @@ static int echo_start(tick_instance *in)
 {
     struct echo *e = tick_instance_data(in);
     struct tick_server_config cfg = {
-        .listen = e->listen, .max_conns = e->max_clients,
+        .listen = e->listen, .max_conns = e->max_conns,
         .conn_size = sizeof(tick_conn), .conn_class = &echo_conn_class,
         .task_name = "echo conn", .max_conns_name = "max_clients",
     };
@@ -144,7 +91,8 @@ static int echo_start(tick_instance *in)
 }
 
 TICK_PLUGIN(.name = "echo", .version = "2.0",
+            .description = "A TCP echo server.",
             .instance_size = sizeof(struct echo),
-            .configure = echo_configure,
+            .keys = echo_keys,
             .start = echo_start,
             .reconfigure = echo_reconfigure);

@@ -93,6 +93,7 @@ static void heartbeat_stop(tick_instance *in)
 
 TICK_PLUGIN(.name = "heartbeat", .version = "1.0",
             .instance_size = sizeof(struct heartbeat),
+            .description = "Logs a line periodically and shows \"beat N\" in the service status.",
             .keys = heartbeat_keys,
             .start = heartbeat_start,
             .stop = heartbeat_stop);

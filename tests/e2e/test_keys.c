@@ -119,7 +119,9 @@ START_TEST(describe_lists_plugin_dir)
     char head[PATH_MAX + 32];
     E2E_FMT(head, sizeof head, "modules in %s:\n\nabiv30 3.0\n", dir);
     ck_assert_msg(strncmp(out, head, strlen(head)) == 0, "want\n%s\ngot:\n%s", head, out);
-    char *hb = strstr(out, "\nheartbeat 1.0\n  interval (duration)\n      time between two beats\n"
+    char *hb = strstr(out, "\nheartbeat 1.0\n"
+                           "  Logs a line periodically and shows \"beat N\" in the service status.\n"
+                           "  interval (duration)\n      time between two beats\n"
                            "      a duration (e.g. 250ms, 5s, 2m) of at least 1ns; default 1s\n");
     char *kd = strstr(out, "\nkeyed 2.5\n");
     ck_assert_msg(hb && kd && hb < kd, "%s", out);
@@ -183,7 +185,7 @@ START_TEST(every_type_error_with_line)
         { "name = x\nmode = medium\n", 6,
           "bad value 'medium' for key 'mode' (expected one of: fast, slow)" },
         { "name = x\nlisten = nowhere:99999\n", 6,
-          "bad address list 'nowhere:99999' for key 'listen'" },
+          "bad listen address 'nowhere:99999'" },
         { "name = x\ncommand = \"\"\"\"\n\n", 6, NULL },   /* one empty word: fine */
         { "name = x\ncommand = 1 2 3 4 5 6 7 8 9\n", 6,
           "bad value '1 2 3 4 5 6 7 8 9' for key 'command' (expected 1 to 8 words)" },

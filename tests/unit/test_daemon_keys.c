@@ -211,7 +211,7 @@ START_TEST(fill_errors)
         { { "u16=1", "b=2" }, "bad boolean '2' for key 'b' (expected yes or no)" },
         { { "u16=1", "dur=0" }, "bad duration '0' for key 'dur' (use e.g. 250ms, 5s, 2m): expected a duration (e.g. 250ms, 5s, 2m) of at least 1ns" },
         { { "u16=1", "colour=Red" }, "bad value 'Red' for key 'colour' (expected one of: red, green)" },
-        { { "u16=1", "listen=a b" }, "bad address list 'a b' for key 'listen'" },
+        { { "u16=1", "listen=a b" }, "bad listen address 'a b'" },
         { { "u16=1", "cmd=a b c d" }, "bad value 'a b c d' for key 'cmd' (expected 0 to 3 words)" },
         { { "u16=1", "route=a" }, "f.ini:5: plugin:t: bad value 'a' for key 'route' (expected exactly 2 words)" },
         { { "u16=1", "route=a b", "route=c" }, "f.ini:6: plugin:t: bad value 'c' for key 'route'" },
