@@ -4,9 +4,11 @@
  * some_result() no longer has its result at hand: it waits for an
  * external event. Here the event is real fd readiness: each task reads its
  * value from its own pipe through the I/O API (tick_fd_read), and a timer
- * writes both pipes 50 ms after add() started the tasks (armed there, not
- * before the loop runs, so a slow start — under valgrind, say — cannot
- * let the values arrive before the tasks wait for them). While the tasks wait they are in no ready
+ * writes both pipes 50 ms after the second task started its read (armed
+ * there, in step 2, not by add() in step 1: a step 2 late by more than
+ * 50 ms — valgrind on a loaded machine — would otherwise find the timer
+ * due in the same tick as the tasks, and the values could never arrive
+ * before the tasks wait for them). While the tasks wait they are in no ready
  * queue at all — the trace shows ticks without them — and the epoll batch
  * that reports both pipes readable wakes both in one tick:
  *
@@ -33,6 +35,7 @@ struct some_result {
     tick_task task;
     tick_fd *in;                 /* owned: closed when done */
     unsigned char byte;          /* read buffer: must outlive the await */
+    tick_timer *world;           /* Y only: armed in its first step */
 };
 
 static int some_result_step(tick_task *t)
@@ -40,6 +43,8 @@ static int some_result_step(tick_task *t)
     struct some_result *s = tick_container_of(t, struct some_result, task);
     intptr_t n;
     TICK_BEGIN(t);
+    if (s->world && tick_call_later(tick_task_loop(t), s->world, 50 * TICK_MSEC) < 0)
+        TICK_FAIL(t, -ENOMEM);
     TICK_AWAIT(t, tick_fd_read(s->in, &s->byte, 1), n);
     tick_fd_close(s->in);
     s->in = NULL;
@@ -58,7 +63,6 @@ struct add {
     tick_task task;
     struct some_result x, y;
     intptr_t xv;
-    tick_timer *world;           /* writes the results later */
 };
 
 static int add_step(tick_task *t)
@@ -69,8 +73,6 @@ static int add_step(tick_task *t)
     TICK_BEGIN(t);
     tick_task_start(loop, &a->x.task, "Add X", &some_result_class);
     tick_task_start(loop, &a->y.task, "Add Y", &some_result_class);
-    if (tick_call_later(loop, a->world, 50 * TICK_MSEC) < 0)
-        TICK_FAIL(t, -ENOMEM);
     TICK_AWAIT(t, tick_future_ref(&a->x.task.future), v);
     if (v < 0)
         TICK_FAIL(t, v);
@@ -130,7 +132,7 @@ int main(void)
         return 1;
     }
     tick_timer_init(&res.timer, "results", write_results);
-    main_task.world = &res.timer;
+    main_task.y.world = &res.timer;     /* X reads first, then Y arms it */
 
     tick_loop_set_trace(loop, stdout);
     tick_task_start(loop, &main_task.task, "main", &add_class);
