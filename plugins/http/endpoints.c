@@ -18,19 +18,6 @@
 
 #define HTTP_SLICE 16384
 
-enum http_endpoint http_builtin(const char *path, size_t len)
-{
-#define IS(lit) (len == sizeof(lit) - 1 && memcmp(path, lit, len) == 0)
-    if (IS("/metrics"))
-        return HTTP_EP_METRICS;
-    if (IS("/status"))
-        return HTTP_EP_STATUS;
-    if (IS("/healthz"))
-        return HTTP_EP_HEALTHZ;
-    return HTTP_EP_NONE;
-#undef IS
-}
-
 int http_reply_healthz(struct http_out *o, tick_stream *s, bool head_only,
                        enum http_conn_hdr ch, unsigned *status)
 {

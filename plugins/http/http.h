@@ -45,6 +45,17 @@ bool http_allow_peer(const struct http_allow *a, const char *peer);
 
 /* ---- routes.c -------------------------------------------------------- */
 
+enum http_endpoint {
+    HTTP_EP_NONE = 0,      /* an error reply (status in the conn) */
+    HTTP_EP_ROUTE,
+    HTTP_EP_METRICS,
+    HTTP_EP_STATUS,
+    HTTP_EP_HEALTHZ,
+};
+
+/* Which built-in endpoint is path, or HTTP_EP_NONE. */
+enum http_endpoint http_builtin(const char *path, size_t len);
+
 struct http_route {
     const char *path;
     size_t path_len;
@@ -111,16 +122,6 @@ int http_reply_text(struct http_out *o, tick_stream *s, unsigned status,
 
 /* ---- endpoints.c ----------------------------------------------------- */
 
-enum http_endpoint {
-    HTTP_EP_NONE = 0,      /* an error reply (status in the conn) */
-    HTTP_EP_ROUTE,
-    HTTP_EP_METRICS,
-    HTTP_EP_STATUS,
-    HTTP_EP_HEALTHZ,
-};
-
-/* Which built-in endpoint is path, or HTTP_EP_NONE. */
-enum http_endpoint http_builtin(const char *path, size_t len);
 /* The /healthz reply (200 "ok", or 503 with the reason). */
 int http_reply_healthz(struct http_out *o, tick_stream *s, bool head_only,
                        enum http_conn_hdr ch, unsigned *status);

@@ -37,6 +37,20 @@ void http_target_path(const char *target, size_t len, const char **path, size_t 
     *plen = (size_t)((q ? q : end) - p);
 }
 
+/* The built-in endpoints' paths (a route may not take one). */
+enum http_endpoint http_builtin(const char *path, size_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(path, lit, len) == 0)
+    if (IS("/metrics"))
+        return HTTP_EP_METRICS;
+    if (IS("/status"))
+        return HTTP_EP_STATUS;
+    if (IS("/healthz"))
+        return HTTP_EP_HEALTHZ;
+    return HTTP_EP_NONE;
+#undef IS
+}
+
 static int route_cmp(const void *a, const void *b)
 {
     const struct http_route *x = a, *y = b;
