@@ -370,8 +370,11 @@ static int conn_step(tick_task *t)
                 rc = 0;
                 for (c->slices = 0;; c->slices++) {
                     n = http_metrics_slice(c->cur, s, !c->http10);
-                    if (n <= 0)
+                    if (n <= 0) {
+                        rc = n;           /* 0 done, or the error (n is a local:
+                                           * it does not survive the awaits) */
                         break;
+                    }
                     TICK_AWAIT(t, tick_stream_drain(s), rc);   /* backpressure */
                     if (rc < 0)
                         break;
@@ -385,7 +388,7 @@ static int conn_step(tick_task *t)
                 }
                 tick_metrics_render_end(c->cur);
                 c->cur = NULL;
-                if (n < 0 || rc < 0)
+                if (rc < 0)
                     goto out;
             }
         } else if (conn_reply(c) < 0) {
