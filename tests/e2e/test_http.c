@@ -278,6 +278,89 @@ START_TEST(status_codes)
 }
 END_TEST
 
+/* /healthz: 503 with the reason while an instance is not ready (the
+ * notready fixture, as kv while loading), 200 once it is */
+START_TEST(healthz_not_ready)
+{
+    if (!have("curl"))
+        return;
+    e2e_daemon d;
+    uint16_t port = e2e_free_port();
+    e2e_daemon_init(&d);
+    /* plugin_dir is one directory: http and the fixture side by side */
+    char pd[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+    E2E_FMT(pd, sizeof pd, "%s/plugins", d.dir);
+    ck_assert_int_eq(mkdir(pd, 0755), 0);
+    ck_assert_int_eq(chmod(pd, 0755), 0);
+    E2E_FMT(from, sizeof from, "%s/notready.so", e2e_fixtures());
+    E2E_FMT(to, sizeof to, "%s/notready.so", pd);
+    e2e_copy_file(from, to, 0755);
+    E2E_FMT(from, sizeof from, "%s/http.so", e2e_plugins());
+    E2E_FMT(to, sizeof to, "%s/http.so", pd);
+    e2e_copy_file(from, to, 0755);
+    e2e_config(&d,
+        "[daemon]\nplugin_dir = %s\n\n"
+        "[plugin:web]\nmodule = http\nlisten = 127.0.0.1:%u\n\n"
+        "[plugin:kv]\nmodule = notready\nready_after = 1500ms\n", pd, port);
+    e2e_start(&d);
+    int rc;
+    char *r = sh(&rc, "curl -si --max-time 5 http://127.0.0.1:%u/healthz", port);
+    ck_assert_int_eq(curl_status(r), 503);
+    HAS(r, "\r\n\r\n503 Service Unavailable: plugin:kv: not ready: loading\n");
+    free(r);
+    r = sh(&rc, "curl -s --max-time 5 http://127.0.0.1:%u/status | python3 -m json.tool", port);
+    HAS(r, "\"ready\": false");
+    HAS(r, "\"ready_reason\": \"loading\"");
+    free(r);
+    ck_assert(e2e_wait_log(&d, "plugin:kv: ready", 5000));
+    r = sh(&rc, "curl -si --max-time 5 http://127.0.0.1:%u/healthz", port);
+    ck_assert_int_eq(curl_status(r), 200);
+    free(r);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* A /metrics of ~200 kB (150 instances): many slices, many steps, one
+ * whole text that promtool accepts, each instance once. */
+START_TEST(big_scrape)
+{
+    if (!have("curl"))
+        return;
+    e2e_daemon d;
+    uint16_t port = e2e_free_port();
+    e2e_daemon_init(&d);
+    static char extra[150 * 80];
+    size_t len = 0;
+    for (int i = 0; i < 150; i++)
+        len += (size_t)snprintf(extra + len, sizeof extra - len,
+                                "\n[plugin:hb%d]\nmodule = heartbeat\ninterval = 1h\n", i);
+    http_config(&d, port, extra);
+    e2e_start(&d);
+    int rc;
+    char *r = sh(&rc, "curl -s --max-time 10 http://127.0.0.1:%u/metrics", port);
+    ck_assert_msg(strlen(r) > 100000, "only %zu bytes", strlen(r));
+    ck_assert_int_eq(e2e_count_substr(r, "\ntickd_instance_up{tickd_instance=\"hb"), 150);
+    ck_assert_int_eq(e2e_count_substr(r, "\n# TYPE tickd_instance_up "), 1);
+    printf("e2e_test_http: /metrics with 151 instances: %zu bytes\n", strlen(r));
+    free(r);
+    if (have("promtool")) {
+        r = sh(&rc, "curl -s --max-time 10 http://127.0.0.1:%u/metrics | promtool check "
+               "metrics 2>&1", port);
+        ck_assert_msg(rc == 0 && !r[0], "promtool: %s", r);
+        free(r);
+    }
+    /* HTTP/1.0: not chunked, ended by the close */
+    r = sh(&rc, "curl -s -0 --max-time 10 http://127.0.0.1:%u/metrics", port);
+    ck_assert_int_eq(e2e_count_substr(r, "\ntickd_instance_up{tickd_instance=\"hb"), 150);
+    free(r);
+    r = sh(&rc, "curl -s -0 -D - --max-time 10 -o /dev/null http://127.0.0.1:%u/metrics", port);
+    HASNT(r, "Transfer-Encoding");
+    HAS(r, "Connection: close");
+    free(r);
+    e2e_stop(&d, 10000);
+}
+END_TEST
+
 /* python3 http.client: pipelining, slowloris, a chunked upload */
 START_TEST(python_clients)
 {
@@ -548,6 +631,8 @@ static Suite *http_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, endpoints);
     tcase_add_test(tc, status_codes);
+    tcase_add_test(tc, healthz_not_ready);
+    tcase_add_test(tc, big_scrape);
     tcase_add_test(tc, python_clients);
     tcase_add_test(tc, allow_refuses);
     tcase_add_test(tc, route_file);
