@@ -191,7 +191,7 @@ START_TEST(status_codes)
     e2e_daemon d;
     uint16_t port = e2e_free_port();
     e2e_daemon_init(&d);
-    http_config(&d, port, "max_body = 1k\nheader_timeout = 1s\n");
+    http_config(&d, port, "max_body = 4k\nheader_timeout = 1s\n");
     e2e_start(&d);
     int rc;
     char *r;
@@ -213,6 +213,24 @@ START_TEST(status_codes)
     HAS(r, "hello from tickd");
     free(r);
 
+    /* Expect: 100-continue: answered at once, not after the client's
+     * wait (curl's is 1 s) */
+    {
+        char body[PATH_MAX];
+        E2E_FMT(body, sizeof body, "%s/body", d.dir);
+        FILE *f = fopen(body, "w");
+        for (int i = 0; i < 300; i++)
+            fputs("0123456789", f);
+        fclose(f);
+        int64_t t0 = e2e_now_ms();
+        r = sh(&rc, "curl -sv --max-time 5 -H 'Expect: 100-continue' --data-binary @'%s' "
+               "http://127.0.0.1:%u/ 2>&1",
+               body, port);
+        HAS(r, "< HTTP/1.1 100 Continue");
+        HAS(r, "< HTTP/1.1 405 Method Not Allowed");
+        ck_assert_int_lt(e2e_now_ms() - t0, 900);
+        free(r);
+    }
     /* 414: a target over 8 KiB */
     char longpath[9000];
     memset(longpath, 'a', sizeof longpath - 1);
@@ -226,8 +244,8 @@ START_TEST(status_codes)
     ck_assert_int_eq(curl_status(r), 431);
     HAS(r, "\r\nConnection: close\r\n");
     free(r);
-    /* 413: a body over max_body (1k) */
-    char big[1500];
+    /* 413: a body over max_body (4k) */
+    char big[5000];
     memset(big, 'b', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     r = sh(&rc, "curl -si --max-time 5 --data-binary '%s' http://127.0.0.1:%u/", big, port);
@@ -266,7 +284,7 @@ START_TEST(status_codes)
     /* each was counted */
     r = get(port, "/metrics");
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"404\"}") == 1);
-    ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"405\"}") == 2);
+    ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"405\"}") == 3);
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"400\"}") == 2);
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"408\"}") == 1);
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"413\"}") == 1);
