@@ -599,9 +599,10 @@ size_t tickd_status_json(char *buf, size_t cap)
         jstr(&j, si.ready_reason);
         jprintf(&j, ",\"up_seconds\":%.3f,\"handler_seconds\":%.6f,\"pool_cpu_seconds\":%.6f",
                 si.up_seconds, si.handler_seconds, si.pool_cpu_seconds);
-        jprintf(&j, ",\"tasks\":%llu,\"fds\":%llu,\"child_scopes\":%llu",
+        /* connections: a server's connections are its child scopes */
+        jprintf(&j, ",\"tasks\":%llu,\"fds\":%llu,\"child_scopes\":%llu,\"connections\":%llu",
                 (unsigned long long)si.tasks, (unsigned long long)si.fds,
-                (unsigned long long)si.child_scopes);
+                (unsigned long long)si.child_scopes, (unsigned long long)si.child_scopes);
         jprintf(&j, ",\"task_failures\":%llu,\"handles_run\":%llu,\"bytes_in\":%llu,"
                 "\"bytes_out\":%llu}", (unsigned long long)si.task_failures,
                 (unsigned long long)si.handles_run, (unsigned long long)si.bytes_in,

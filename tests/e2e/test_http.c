@@ -140,6 +140,9 @@ START_TEST(endpoints)
     HAS(r, "\"module_version\": \"1.0\"");
     HAS(r, "\"state\": \"running\"");
     HAS(r, "\"ready\": true");
+    HAS(r, "\"connections\": 1");      /* curl's own */
+    HAS(r, "\"task_failures\": 0");
+    HAS(r, "\"handler_seconds\": ");
     HAS(r, "\"uptime_seconds\": ");
     HAS(r, "\"config_files\": [");
     free(r);
