@@ -18,7 +18,9 @@
  * stream's pool buffers, the route replies were made at configure time.
  *
  * Timeouts: between requests the stream's idle timeout is idle_timeout
- * (then the connection is closed without a word); once a head has begun
+ * (then the connection is closed without a word; before the first
+ * request it is header_timeout: a silent connection is cheap slowloris
+ * too); once a head has begun
  * it is what remains of header_timeout from its first byte, so a client
  * that trickles a byte a second still gets 408 when header_timeout is up
  * (slowloris). Bodies (Content-Length or chunked) are read and dropped
@@ -87,6 +89,7 @@ struct http_conn {
     size_t lingered;
     bool chunked_in, keep, head_only, http10;
     bool expect_continue;            /* Expect: 100-continue with a body */
+    bool served;                     /* a request was read on it */
 };
 
 /* Connections find their instance by their server: the SDK's tick_conn
@@ -119,7 +122,8 @@ static const tick_key http_keys[] = {
     TICK_KEY_INT(struct http, max_conns, "max_conns", 1, 1000000, "10000", 0,
                  "connections at once; over it new ones are closed"),
     TICK_KEY_DURATION(struct http, header_timeout, "header_timeout", TICK_MSEC, 0, "10s", 0,
-                      "time to send a request head from its first byte; 408 after it"),
+                      "time to send a request head from its first byte (408 after it), "
+                      "and for a new connection's first byte"),
     TICK_KEY_DURATION(struct http, idle_timeout, "idle_timeout", TICK_MSEC, 0, "60s", 0,
                       "an idle keep-alive connection is closed after it"),
     TICK_KEY_STRING(struct http, allow_s, "allow", 1, 0, "127.0.0.0/8 ::1", 0,
@@ -289,7 +293,9 @@ static int conn_step(tick_task *t)
         if (len == 0) {                                   /* between requests */
             if (http_out_flush(&c->h->out, s) < 0)
                 break;
-            conn_timeout(c, c->h->idle_timeout);
+            /* a fresh connection gets header_timeout for its first byte:
+             * connecting and sending nothing is the cheapest slowloris */
+            conn_timeout(c, c->served ? c->h->idle_timeout : c->h->header_timeout);
             TICK_AWAIT(t, tick_stream_read_some(s), rc);
             if (rc == 0)
                 goto eof;             /* the client is done (or a drain) */
@@ -332,6 +338,7 @@ static int conn_step(tick_task *t)
             goto fail;
         }
         conn_route(c, &req);
+        c->served = true;
         tick_stream_consume(s, (size_t)n);
         /* the body, read and dropped; a client waiting for "100 Continue"
          * (curl does, for bodies over 1 KiB) gets it rather than a delay */

@@ -283,6 +283,17 @@ START_TEST(status_codes)
     HAS(r, "<EOF>");
     ck_assert_int_ge(e2e_now_ms() - t0, 900);
     free(r);
+    /* a connection that never sends a byte is closed after header_timeout */
+    {
+        int fd = e2e_connect(port);
+        ck_assert_int_ge(fd, 0);
+        t0 = e2e_now_ms();
+        ck_assert(e2e_wait_closed(fd, 3000));
+        int64_t dt = e2e_now_ms() - t0;
+        ck_assert_msg(dt >= 900 && dt < 2900, "silent connection closed after %lld ms",
+                      (long long)dt);
+        close(fd);
+    }
 
     /* each was counted */
     r = get(port, "/metrics");
