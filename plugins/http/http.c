@@ -119,14 +119,14 @@ static void count_code(struct http *h, unsigned code)
 static const tick_key http_keys[] = {
     TICK_KEY_ADDRESSES(struct http, listen, "listen", NULL, TICK_KEY_REQUIRED,
                        "address(es) to serve on, HOST:PORT[, ...]"),
-    TICK_KEY_INT(struct http, max_conns, "max_conns", 1, 1000000, "10000", 0,
+    TICK_KEY_INT(struct http, max_conns, "max_conns", 1, 1000000, "10000", TICK_KEY_LIVE,
                  "connections at once; over it new ones are closed"),
-    TICK_KEY_DURATION(struct http, header_timeout, "header_timeout", TICK_MSEC, 0, "10s", 0,
+    TICK_KEY_DURATION(struct http, header_timeout, "header_timeout", TICK_MSEC, 0, "10s", TICK_KEY_LIVE,
                       "time to send a request head from its first byte (408 after it), "
                       "and for a new connection's first byte"),
-    TICK_KEY_DURATION(struct http, idle_timeout, "idle_timeout", TICK_MSEC, 0, "60s", 0,
+    TICK_KEY_DURATION(struct http, idle_timeout, "idle_timeout", TICK_MSEC, 0, "60s", TICK_KEY_LIVE,
                       "an idle keep-alive connection is closed after it"),
-    TICK_KEY_STRING(struct http, allow_s, "allow", 1, 0, "127.0.0.0/8 ::1", 0,
+    TICK_KEY_STRING(struct http, allow_s, "allow", 1, 0, "127.0.0.0/8 ::1", TICK_KEY_LIVE,
                     "CIDRs that may connect (blank or comma separated); "
                     "others are closed at accept"),
     TICK_KEY_WORDS(struct http, route_w, "route", 4, 4, NULL, TICK_KEY_REPEATABLE,
@@ -134,11 +134,11 @@ static const tick_key http_keys[] = {
     TICK_KEY_WORDS(struct http, route_file_w, "route_file", 4, 4, NULL, TICK_KEY_REPEATABLE,
                    "PATH STATUS CONTENT-TYPE FILE: a static reply read from "
                    "an absolute FILE (at most 16 MiB) at configure time"),
-    TICK_KEY_SIZE(struct http, max_uri, "max_uri", 64, 1u << 20, "8k", 0,
+    TICK_KEY_SIZE(struct http, max_uri, "max_uri", 64, 1u << 20, "8k", TICK_KEY_LIVE,
                   "request-target bytes; more is 414"),
-    TICK_KEY_SIZE(struct http, max_header, "max_header_bytes", 256, 1u << 20, "8k", 0,
+    TICK_KEY_SIZE(struct http, max_header, "max_header_bytes", 256, 1u << 20, "8k", TICK_KEY_LIVE,
                   "header bytes of a request; more is 431"),
-    TICK_KEY_SIZE(struct http, max_body, "max_body", 0, 0, "1M", 0,
+    TICK_KEY_SIZE(struct http, max_body, "max_body", 0, 0, "1M", TICK_KEY_LIVE,
                   "request body bytes (read and dropped); more is 413; 0: no limit"),
     TICK_KEY_END
 };
@@ -159,6 +159,29 @@ static int http_configure(tick_instance *in, const char *key, const char *value)
     h->lim.max_uri = h->max_uri;
     h->lim.max_head = h->max_header;
     h->lim.max_body = h->max_body;
+    return 0;
+}
+
+/* A reload that changed only live keys (all but listen and the routes):
+ * the daemon stored them; apply what was derived from them. The values
+ * passed configure() on a fresh incarnation already. Connections pick
+ * the timeouts and limits up at their next wait or request. */
+static int http_reconfigure(tick_instance *in, const char *key, const char *value)
+{
+    struct http *h = tick_instance_data(in);
+    struct http_allow allow;
+    char err[400];
+    (void)key;
+    (void)value;
+    if (http_allow_parse(&allow, h->allow_s, err, sizeof err) < 0)
+        return -1;                    /* cannot happen (checked): restart */
+    h->allow = allow;
+    h->lim.max_uri = h->max_uri;
+    h->lim.max_head = h->max_header;
+    h->lim.max_body = h->max_body;
+    tick_server_set_max_conns(h->srv, h->max_conns);
+    tick_log(TICK_LOG_INFO, "reconfigured in place: max_conns %u, allow %s", h->max_conns,
+             h->allow_s);
     return 0;
 }
 
@@ -564,4 +587,5 @@ TICK_PLUGIN(.name = "http", .version = "1.0",
             .configure = http_configure,
             .start = http_start,
             .stop = http_stop,
+            .reconfigure = http_reconfigure,
             .release = http_release);

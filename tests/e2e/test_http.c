@@ -561,6 +561,38 @@ START_TEST(status_reload)
 }
 END_TEST
 
+/* max_body (a live key) changes in place on reload: same connection
+ * counts, a new limit */
+START_TEST(live_reload)
+{
+    if (!have("curl"))
+        return;
+    e2e_daemon d;
+    uint16_t port = e2e_free_port();
+    e2e_daemon_init(&d);
+    http_config(&d, port, "max_body = 8k\n");
+    e2e_start(&d);
+    int rc;
+    char *r = sh(&rc, "head -c 3000 /dev/zero | curl -s -o /dev/null -w '%%{http_code}' "
+                 "--max-time 5 --data-binary @- http://127.0.0.1:%u/", port);
+    ck_assert_str_eq(r, "405");
+    free(r);
+    http_config(&d, port, "max_body = 1k\nallow = 127.0.0.1\n");
+    e2e_reload(&d);
+    ck_assert(e2e_wait_log(&d, "reconfigured in place: max_conns 10000, allow 127.0.0.1", 5000));
+    r = sh(&rc, "head -c 3000 /dev/zero | curl -s -o /dev/null -w '%%{http_code}' "
+           "--max-time 5 --data-binary @- http://127.0.0.1:%u/", port);
+    ck_assert_str_eq(r, "413");
+    free(r);
+    r = get(port, "/metrics");
+    /* the same incarnation: its counters went on */
+    ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"405\"}") == 1);
+    ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"413\"}") == 1);
+    free(r);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
 /* tickd_instance_handler_seconds_total of an echo instance rises under load */
 START_TEST(handler_seconds)
 {
@@ -669,6 +701,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, allow_refuses);
     tcase_add_test(tc, route_file);
     tcase_add_test(tc, status_reload);
+    tcase_add_test(tc, live_reload);
     tcase_add_test(tc, handler_seconds);
     tcase_add_test(tc, no_duplicates_in_overlap);
     suite_add_tcase(s, tc);
