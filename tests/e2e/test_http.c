@@ -373,7 +373,12 @@ START_TEST(big_scrape)
     ck_assert_msg(strlen(r) > 100000, "only %zu bytes", strlen(r));
     ck_assert_int_eq(e2e_count_substr(r, "\ntickd_instance_up{tickd_instance=\"hb"), 150);
     ck_assert_int_eq(e2e_count_substr(r, "\n# TYPE tickd_instance_up "), 1);
-    printf("e2e_test_http: /metrics with 151 instances: %zu bytes\n", strlen(r));
+    free(r);
+    r = get(port, "/metrics");      /* after a whole scrape: its ticks were short */
+    double longest = series(r, "tickd_loop_longest_tick_seconds");
+    printf("e2e_test_http: /metrics with 151 instances: %zu bytes; longest tick %.6f s\n",
+           strlen(r), longest);
+    ck_assert_msg(longest >= 0 && longest < 0.5, "a tick of %g s", longest);
     free(r);
     if (have("promtool")) {
         r = sh(&rc, "curl -s --max-time 10 http://127.0.0.1:%u/metrics | promtool check "
