@@ -310,7 +310,9 @@ static int conn_step(tick_task *t)
         tick_counter_inc(c->h->m_refused_allow);
         TICK_RETURN(t, 0);            /* closed before reading a byte */
     }
-    c->timeout = c->h->idle_timeout; /* as the server set it */
+    c->timeout = UINT64_MAX;          /* unknown: the first wait sets it (the
+                                       * server's copy of idle_timeout may be
+                                       * older than a live reload) */
     for (;;) {
         buf = tick_stream_peek(s, &len);
         if (len == 0) {                                   /* between requests */
