@@ -5,7 +5,7 @@
 #   make check-systemd  tickd under systemd 252 in a systemd-nspawn container
 #   make run        install deps, build, run tickd with conf/tickd.ini
 #   make bench      micro-benchmarks against libuv/libev, echo load test
-#   make fuzz       libFuzzer harnesses of the parsers, FUZZ_SECS (30) each
+#   make fuzz       libFuzzer harnesses of the parsers, FUZZ_SECS (60) each
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION   := 0.1.0
 TICK_ABI_MAJOR := 3
@@ -29,7 +29,7 @@ DOCDIR    ?= $(PREFIX)/share/doc/tickd
 MAN_PAGES := man/tickd.8 $(BUILD)/man/tickd.ini.5 man/tick.3
 # shipped modules whose keys are a table: their part of tickd.ini(5) is
 # generated from it (echo joins when its keys are a table)
-MAN_KEY_PLUGINS := echo heartbeat
+MAN_KEY_PLUGINS := echo heartbeat http
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -52,10 +52,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 ENGINE_SRC := $(sort $(wildcard daemon/engine/*.c))
 DAEMON_SRC := $(sort $(wildcard daemon/*.c))
-# plugins/http holds only the request parser so far (no descriptor yet):
-# left out of the plugins built and installed until the plugin exists; its
-# parser is built by the unit test, fuzz and bench rules.
-PLUGINS    := $(filter-out http,$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c))))))
+PLUGINS    := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c)))))
 EXAMPLES   := $(basename $(notdir $(wildcard examples/*.c)))
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 E2E_TESTS  := $(basename $(notdir $(wildcard tests/e2e/test_*.c)))
@@ -165,6 +162,15 @@ $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c tests/unit/helpers.
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/http -o $@ $< plugins/http/http_parse.c \
 	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
 
+# The http plugin's pure parts (allow list, routes, replies): its own
+# sources and libtick.a (the stream writes), not the daemon.
+HTTP_PURE := plugins/http/allow.c plugins/http/routes.c plugins/http/reply.c
+$(BUILD)/tests/test_http_plugin: tests/unit/test_http_plugin.c tests/unit/helpers.h $(HTTP_PURE) \
+    plugins/http/http.h $(HTTP_PARSE) $(LIBTICK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/http -o $@ $< $(HTTP_PURE) \
+	    $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS)
+
 # the daemon OOM walk's reload also restarts a stateful instance
 $(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
 
@@ -188,7 +194,7 @@ deps-fuzz:
 # inputs go to $(BUILD)/fuzz/corpus/NAME). A crash, a leak, a sanitizer
 # report or a 10 s input fails the target and leaves the input in
 # $(BUILD)/fuzz/ (rerun: $(BUILD)/fuzz/fuzz_NAME FILE). Not part of check.
-FUZZ_SECS  ?= 30
+FUZZ_SECS  ?= 60
 FUZZ_CC    ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -Idaemon/engine -Itests/fuzz \
@@ -203,6 +209,7 @@ FUZZ_SRC_fuzz_config   := daemon/config.c daemon/parse.c $(FUZZ_LOG_SRC)
 FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
 FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
 FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
+FUZZ_SRC_fuzz_http_allow := plugins/http/allow.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -211,6 +218,7 @@ $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
 $(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
+$(BUILD)/fuzz/fuzz_http_allow: plugins/http/http.h
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \
@@ -259,6 +267,7 @@ check-systemd: all
 	@tools/check-systemd.sh $(BUILD)
 
 run: deps-build all
+	@echo 'make run: http on http://127.0.0.1:7464/ (/metrics, /status, /healthz; conf/tickd.ini)'
 	$(TICKD) -c conf/tickd.ini
 
 bench: deps-bench all

@@ -641,8 +641,11 @@ int tickd_keys_apply_live(const tick_key *keys, const struct tickd_section *a,
     char why[800];
     int rc = 0;
 
+    /* one slot per key, each aligned as malloc aligns (a pointer field
+     * after a 4-byte one must not land on a 4-byte boundary) */
+#define SLOT(k) (((k)->size + 15) & ~(size_t)15)
     for (const tick_key *k = keys; k->name; k++, nk++)
-        total += k->size;
+        total += SLOT(k);
     /* every new value parsed into a scratch copy first: all or nothing */
     char *scratch = tick__calloc(1, total ? total : 1);
     bool *changed = tick__calloc(nk ? nk : 1, sizeof *changed);
@@ -652,7 +655,7 @@ int tickd_keys_apply_live(const tick_key *keys, const struct tickd_section *a,
         return -ENOMEM;
     }
     size_t off = 0, i = 0;
-    for (const tick_key *k = keys; rc == 0 && k->name; off += k->size, k++, i++) {
+    for (const tick_key *k = keys; rc == 0 && k->name; off += SLOT(k), k++, i++) {
         size_t n, bad;
         const char **v;
         int same;
@@ -677,10 +680,11 @@ int tickd_keys_apply_live(const tick_key *keys, const struct tickd_section *a,
     if (rc == 0) {
         off = 0;
         i = 0;
-        for (const tick_key *k = keys; k->name; off += k->size, k++, i++)
+        for (const tick_key *k = keys; k->name; off += SLOT(k), k++, i++)
             if (changed[i])
                 memcpy((char *)data + k->offset, scratch + off, k->size);
     }
+#undef SLOT
     free(scratch);
     free(changed);
     return rc;

@@ -333,6 +333,35 @@ START_TEST(live_decision_and_apply)
 }
 END_TEST
 
+/* A live pointer key after a 4-byte one: the scratch copy must keep it
+ * aligned (it was packed: a misaligned store, UBSan's finding, under
+ * make SAN=1, with the http plugin's max_conns and allow). */
+struct pair { uint32_t n; const char *s; };
+static const tick_key pair_keys[] = {
+    TICK_KEY_INT(struct pair, n, "n", 0, 100, "1", TICK_KEY_LIVE, "n"),
+    TICK_KEY_STRING(struct pair, s, "s", 0, 0, "a", TICK_KEY_LIVE, "s"),
+    TICK_KEY_END
+};
+
+START_TEST(live_apply_aligned)
+{
+    struct tickd_kv ka[2], kb[2];
+    struct tickd_section a = { .name = "t", .file = "f", .kv = ka, .nkv = 2 };
+    struct tickd_section b = { .name = "t", .file = "f", .kv = kb, .nkv = 2 };
+    ka[0] = (struct tickd_kv){ .key = "n", .value = "1", .raw = "1", .line = 1 };
+    ka[1] = (struct tickd_kv){ .key = "s", .value = "x", .raw = "x", .line = 2 };
+    kb[0] = (struct tickd_kv){ .key = "n", .value = "5", .raw = "5", .line = 1 };
+    kb[1] = (struct tickd_kv){ .key = "s", .value = "yz", .raw = "yz", .line = 2 };
+    struct pair data = { 1, "x" };
+    struct tickd_arena *ar = NULL;
+    ck_assert(tickd_keys_live_only(pair_keys, &a, &b));
+    ck_assert_int_eq(tickd_keys_apply_live(pair_keys, &a, &b, &data, &ar), 0);
+    ck_assert_uint_eq(data.n, 5);
+    ck_assert_str_eq(data.s, "yz");
+    tickd_arena_free(&ar);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("daemon keys");
@@ -343,6 +372,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, fill_every_type);
     tcase_add_test(tc, fill_errors);
     tcase_add_test(tc, table_checks);
+    tcase_add_test(tc, live_apply_aligned);
     tcase_add_test(tc, live_decision_and_apply);
     suite_add_tcase(s, tc);
     return s;
