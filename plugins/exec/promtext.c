@@ -286,8 +286,9 @@ static int parse_sample(prom_doc *d, struct cur *c, int *last)
             return fail(c, "bad label name");
         char *lend = c->p;
         skip_blanks(c);
-        if (c->p >= c->end || *c->p != '=')
-            return fail(c, "'=' expected after label %.40s", ln);
+        if (c->p >= c->end || *c->p != '=')     /* ln is not terminated yet */
+            return fail(c, "'=' expected after label %.*s",
+                        (int)(lend - ln > 40 ? 40 : lend - ln), ln);
         c->p++;
         *lend = '\0';
         skip_blanks(c);
