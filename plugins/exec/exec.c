@@ -89,12 +89,19 @@ static uint64_t wall_ns(void)
     return (uint64_t)ts.tv_sec * TICK_SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* FNV-1a: stable across runs, hosts and versions (a phase people see). */
+/* FNV-1a, then splitmix64's finaliser (FNV alone clumps for names that
+ * differ in their last byte, "j01".."j99", once taken modulo a period):
+ * stable across runs, hosts and versions (a phase people see). */
 static uint64_t name_hash(const char *s)
 {
     uint64_t h = 14695981039346656037ull;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
     return h;
 }
 
@@ -227,6 +234,9 @@ static void register_metrics(struct exec_job *j)
 
 static void arm_next(struct exec_job *j)
 {
+    /* the timer's base is tick_now(), read once per tick: refresh it, or
+     * the run starts early by however long this tick has been running */
+    uint64_t mono = tick_now_update(j->loop);
     uint64_t now = wall_ns();
     uint64_t r = (now % j->every + j->every - j->offset) % j->every;
     uint64_t t = now - r + j->every;          /* the next grid point after now */
@@ -235,7 +245,7 @@ static void arm_next(struct exec_job *j)
     if (t <= j->next_wall)
         t = j->next_wall + j->every;
     j->next_wall = t;
-    if (tick_call_later(j->loop, &j->sched, t - now) < 0)
+    if (tick_timer_start_at(j->loop, &j->sched, mono + (t - now)) < 0)
         tick_log(TICK_LOG_ERR, "cannot arm the next run: out of memory; the job stops");
 }
 

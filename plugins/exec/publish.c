@@ -104,8 +104,12 @@ int exec_publish(struct exec_job *j, unsigned *line, char *msg, size_t msglen)
             continue;
         enum tick_metric_type t = f->type == PROM_COUNTER ? TICK_METRIC_COUNTER :
                                   f->type == PROM_GAUGE ? TICK_METRIC_GAUGE : TICK_METRIC_UNTYPED;
+        /* no HELP line: one text for every job, as node_exporter's textfile
+         * collector gives one ("Metric read from FILE"), so two jobs
+         * printing one name do not conflict over it */
+        const char *help = f->help ? f->help : "Metric read from an exec job's output.";
         o->idx = tick_metric_set_family(set, &(tick_metric_desc){ .name = o->name,
-                                        .help = f->help, .type = t, .labels = o->lnames });
+                                        .help = help, .type = t, .labels = o->lnames });
         if (o->idx < 0) {
             rc = o->idx;
             if (rc == -ENOMEM)
