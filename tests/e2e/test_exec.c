@@ -2,7 +2,7 @@
  * test_exec.c — the exec plugin with real processes: the command, its
  * environment, cwd and stdin, log lines with <N> levels; output = metrics
  * on the rendered /metrics (tests/plugins/metricsdump, as test_metrics
- * does) and promtool's verdict; bad output named by its line with the
+ * does, and the http plugin's /metrics with curl) and promtool's verdict; bad output named by its line with the
  * last good series kept; a grandchild and a setsid()'d descendant both
  * overrunning their timeout and nothing left in /proc; overlap skipping;
  * service restarts with backoff and its reset; a reload of one job that
@@ -12,7 +12,7 @@
 #include "e2e.h"
 #include "procs.h"
 
-/* plugin_dir for a test: exec.so and the metricsdump fixture side by side. */
+/* plugin_dir for a test: exec.so, http.so and the metricsdump fixture. */
 static const char *plugdir(e2e_daemon *d)
 {
     static char dir[PATH_MAX + 16];
@@ -21,6 +21,9 @@ static const char *plugdir(e2e_daemon *d)
     ck_assert_int_eq(mkdir(dir, 0755), 0);
     E2E_FMT(from, sizeof from, "%s/exec.so", e2e_plugins());
     E2E_FMT(to, sizeof to, "%s/exec.so", dir);
+    e2e_copy_file(from, to, 0755);
+    E2E_FMT(from, sizeof from, "%s/http.so", e2e_plugins());
+    E2E_FMT(to, sizeof to, "%s/http.so", dir);
     e2e_copy_file(from, to, 0755);
     E2E_FMT(from, sizeof from, "%s/metricsdump.so", e2e_fixtures());
     E2E_FMT(to, sizeof to, "%s/metricsdump.so", dir);
@@ -157,9 +160,14 @@ START_TEST(metrics_output_published_and_promtool_clean)
     e2e_daemon_init(&d);
     E2E_FMT(out, sizeof out, "%s/metrics.txt", d.dir);
     E2E_FMT(flag, sizeof flag, "%s/bad", d.dir);
+    uint16_t port = e2e_free_port();
     e2e_config(&d,
         "[daemon]\n"
         "plugin_dir = %s\n"
+        "\n"
+        "[plugin:web]\n"
+        "module = http\n"
+        "listen = 127.0.0.1:%u\n"
         "\n"
         "[plugin:dump]\n"
         "module = metricsdump\n"
@@ -178,7 +186,7 @@ START_TEST(metrics_output_published_and_promtool_clean)
         "arg = \"; printf '# TYPE demo_jobs_total counter\\ndemo_jobs_total 7\\n'\"\n"
         "arg = \"; printf '# TYPE demo_lat histogram\\ndemo_lat_bucket{le=\\\"1\\\"} 2\\n'\"\n"
         "arg = \"; printf 'demo_lat_bucket{le=\\\"+Inf\\\"} 3\\ndemo_lat_sum 4.5\\ndemo_lat_count 3\\n'; fi\"\n",
-        plugdir(&d), out, flag);
+        plugdir(&d), (unsigned)port, out, flag);
     e2e_start(&d);
     char *s = wait_series(out, "exec_runs_total{tickd_instance=\"tf\"}", 1, 5000);
     HAS(s, "\n# TYPE node_demo_temp gauge\n");
@@ -193,6 +201,22 @@ START_TEST(metrics_output_published_and_promtool_clean)
     ck_assert_msg(ok_at > (double)wall_ns() / 1e9 - 10, "last success %f", ok_at);
     free(s);
     promtool_ok(out);
+
+    /* the same over the http plugin's /metrics, with curl */
+    if (system("command -v curl >/dev/null 2>&1") == 0) {
+        char cmd[PATH_MAX * 2 + 128], got[PATH_MAX + 16];
+        E2E_FMT(got, sizeof got, "%s/curl.txt", d.dir);
+        E2E_FMT(cmd, sizeof cmd, "curl -sf --max-time 5 http://127.0.0.1:%u/metrics > '%s'",
+                (unsigned)port, got);
+        ck_assert_int_eq(system(cmd), 0);
+        s = e2e_read_file(got);
+        HAS(s, "\nnode_demo_temp{tickd_instance=\"tf\",sensor=\"a b\",zone=\"\"} 21.5\n");
+        HAS(s, "\nexec_runs_total{tickd_instance=\"tf\"} ");
+        free(s);
+        promtool_ok(got);
+    } else {
+        printf("e2e_test_exec: the curl check skipped: curl not installed\n");
+    }
 
     /* bad output: its line in the log, the good series kept, the success
      * time no longer moving, the failures counted */
