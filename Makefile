@@ -301,6 +301,8 @@ install: all
 	install -m 0644 systemd/tickd.socket $(DESTDIR)$(UNITDIR)/tickd.socket
 	install -D -m 0644 systemd/tickd-socket-activated.conf \
 	    $(DESTDIR)$(DOCDIR)/systemd/tickd-socket-activated.conf
+	# exec jobs: the drop-in that loosens the sandbox for common jobs
+	install -D -m 0644 systemd/tickd-exec.conf $(DESTDIR)$(DOCDIR)/systemd/tickd-exec.conf
 	# documentation: man pages, README.md and docs/
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 man/tickd.8 $(DESTDIR)$(MANDIR)/man8/
