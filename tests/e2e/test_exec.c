@@ -138,16 +138,24 @@ START_TEST(command_env_cwd_stdin_and_levels)
         "module = exec\n"
         "shell = yes\n"
         "command = echo aaa | tr a b\n"
+        "every = 200ms\n"
+        "\n"
+        "[plugin:missing]\n"
+        "module = exec\n"
+        "command = /nonexistent/tickd-no-such-job\n"
         "every = 200ms\n",
         e2e_plugins());
     e2e_start(&d);
     ck_assert(e2e_wait_log(&d, "plugin:sh: bbb\n", 3000));
     ck_assert(e2e_wait_log(&d, "plugin:j: an argument with  blanks\n", 3000));
+    ck_assert(e2e_wait_log(&d, "plugin:missing: cannot start", 3000));
     char *log = e2e_read_file(d.err);
     HAS(log, "plugin:j: /tmp\n");
     HAS(log, "plugin:j: foo=bar\n");
     HAS(log, "error: plugin:j: on stderr\n");   /* <3>: err */
-    ck_assert_ptr_null(strstr(log, "exited with status"));   /* cat saw EOF at once */
+    ck_assert_ptr_null(strstr(log, "plugin:j: exited with status"));   /* cat: EOF at once */
+    HAS(log, "error: plugin:missing: cannot start /nonexistent/tickd-no-such-job: "
+             "No such file or directory\n");
     free(log);
     e2e_stop(&d, 5000);
 }
