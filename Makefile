@@ -29,7 +29,7 @@ DOCDIR    ?= $(PREFIX)/share/doc/tickd
 MAN_PAGES := man/tickd.8 $(BUILD)/man/tickd.ini.5 man/tick.3
 # shipped modules whose keys are a table: their part of tickd.ini(5) is
 # generated from it (echo joins when its keys are a table)
-MAN_KEY_PLUGINS := echo heartbeat http
+MAN_KEY_PLUGINS := echo heartbeat http exec
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -170,6 +170,12 @@ $(BUILD)/tests/test_http_plugin: tests/unit/test_http_plugin.c tests/unit/helper
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/http -o $@ $< $(HTTP_PURE) \
 	    $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS)
+# The exec plugin's Prometheus text parser, alone (as test_http_parse).
+PROMTEXT := plugins/exec/promtext.c plugins/exec/promtext.h
+$(BUILD)/tests/test_promtext: tests/unit/test_promtext.c tests/unit/helpers.h $(PROMTEXT)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/exec -o $@ $< plugins/exec/promtext.c \
+	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS) -lm
 
 # the daemon OOM walk's reload also restarts a stateful instance
 $(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
@@ -210,6 +216,7 @@ FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
 FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
 FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
 FUZZ_SRC_fuzz_http_allow := plugins/http/allow.c
+FUZZ_SRC_fuzz_promtext := plugins/exec/promtext.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -219,6 +226,7 @@ endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
 $(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
 $(BUILD)/fuzz/fuzz_http_allow: plugins/http/http.h
+$(BUILD)/fuzz/fuzz_promtext: plugins/exec/promtext.h
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \
@@ -303,6 +311,8 @@ install: all
 	install -m 0644 systemd/tickd.socket $(DESTDIR)$(UNITDIR)/tickd.socket
 	install -D -m 0644 systemd/tickd-socket-activated.conf \
 	    $(DESTDIR)$(DOCDIR)/systemd/tickd-socket-activated.conf
+	# exec jobs: the drop-in that loosens the sandbox for common jobs
+	install -D -m 0644 systemd/tickd-exec.conf $(DESTDIR)$(DOCDIR)/systemd/tickd-exec.conf
 	# documentation: man pages, README.md and docs/
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 man/tickd.8 $(DESTDIR)$(MANDIR)/man8/

@@ -401,7 +401,7 @@ static int env_filter(char *const *env, char ***copy, char *const **out)
 
 /* fds[i] >= 0 is dup2'ed onto i; everything else above 2 is closed. */
 static int do_spawn(const tick_spawn_opts *o, const int fds[3], char *const *envp,
-                    pid_t *pid)
+                    const char *cwd, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -423,6 +423,9 @@ static int do_spawn(const tick_spawn_opts *o, const int fds[3], char *const *env
      * and nothing else, whatever a library left without O_CLOEXEC */
     if (rc == 0)
         rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    /* last: a relative path or program is looked up from the new cwd */
+    if (rc == 0 && cwd)
+        rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
     /* the loop blocks the signals it owns: the child must not inherit that */
     sigemptyset(&none);
     sigfillset(&all);
@@ -496,7 +499,7 @@ static int pipes_open(tick_loop *loop, tick_fd **const want[3], struct stdio_pip
     return 0;
 }
 
-int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
+static int spawn_(tick_loop *loop, const tick_spawn_opts *opts, const char *cwd, pid_t *pid,
                tick_future **exit)
 {
     struct tick__procs *p;
@@ -527,7 +530,7 @@ int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
         int fds[3];
         for (int i = 0; i < 3; i++)
             fds[i] = want[i] ? sp[i].child_end : given[i];
-        rc = do_spawn(opts, fds, envp, &cpid);
+        rc = do_spawn(opts, fds, envp, cwd, &cpid);
     }
     free(env_copy);
     pipes_close(sp, rc < 0);         /* the child's ends are the child's now */
@@ -568,6 +571,20 @@ int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
     *pid = cpid;
     *exit = &c->fut;
     return 0;
+}
+
+int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts, pid_t *pid,
+               tick_future **exit)
+{
+    return spawn_(loop, opts, NULL, pid, exit);
+}
+
+int tick_spawn_in(tick_loop *loop, const tick_spawn_opts *opts, const char *cwd,
+                  pid_t *pid, tick_future **exit)
+{
+    if (!cwd || !*cwd)
+        return -EINVAL;
+    return spawn_(loop, opts, cwd, pid, exit);
 }
 
 int tick_process_kill(tick_future *exit, int sig)

@@ -293,7 +293,9 @@ static bool rd_fill(tick_stream *s, intptr_t *v)
             *v = -ECANCELED;
             return true;
         }
-        if (!(fd->ready & EPOLLIN))
+        /* a pipe whose writer closed signals EPOLLHUP alone (no EPOLLIN):
+         * the read must still be made, to see the EOF */
+        if (!(fd->ready & EPOLLIN) && !fd->hup)
             return false;
         int rc = rb_room(s, s->rkind == RD_SOME ? TICK__BUF_SIZE : s->rmax);
         if (rc < 0) {
@@ -301,7 +303,10 @@ static bool rd_fill(tick_stream *s, intptr_t *v)
             return true;
         }
         size_t room = s->rcap - s->rlen;
-        ssize_t n = recv(fd->w.fd, s->rb + s->rlen, room, MSG_DONTWAIT);
+        /* a pipe (the header's "or a pipe": a child's stdout) is not a
+         * socket: recv() would fail with ENOTSOCK; the fd is non-blocking */
+        ssize_t n = fd->is_sock ? recv(fd->w.fd, s->rb + s->rlen, room, MSG_DONTWAIT)
+                                : read(fd->w.fd, s->rb + s->rlen, room);
         if (n > 0) {
             s->rlen += (uint32_t)n;
             s->received = true;

@@ -161,6 +161,18 @@ typedef struct tick_spawn_opts {
 TICK_API int tick_spawn(tick_loop *loop, const tick_spawn_opts *opts,
                         pid_t *pid, tick_future **exit);
 
+/* tick_spawn() with the child's working directory set to cwd (a chdir
+ * after the stdio set-up, before the exec: a relative path, or argv[0]
+ * without a '/' when PATH has relative entries, is looked up from cwd).
+ * -EINVAL for a NULL or empty cwd; a cwd that does not exist or cannot
+ * be entered gives its errno (-ENOENT, -EACCES, -ENOTDIR), or with a
+ * fork-based posix_spawn (valgrind's) a child exiting with 127.
+ * A function of its own rather than a field of tick_spawn_opts, so
+ * plugins built against the older struct keep working (since 3.1's
+ * exec plugin). */
+TICK_API int tick_spawn_in(tick_loop *loop, const tick_spawn_opts *opts, const char *cwd,
+                           pid_t *pid, tick_future **exit);
+
 /* Send sig to the child whose exit future is exit (through its pidfd, so
  * never to a recycled pid; the child alone, not its group). 0, -ESRCH
  * once it was reaped, -EINVAL. */

@@ -196,6 +196,50 @@ START_TEST(spawn_errors)
 }
 END_TEST
 
+/* tick_spawn_in: the child runs in cwd (a relative program path too),
+ * and a cwd that cannot be entered is an error (or exit 127), no child. */
+START_TEST(spawn_in_cwd)
+{
+    int p[2];
+    char buf[64] = { 0 };
+    char *argv[] = { "sh", "-c", "pwd", NULL };
+    tick_spawn_opts o = TICK_SPAWN_OPTS_INIT(argv);
+    pid_t pid;
+    tick_future *f;
+    ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+    o.stdout_fd = p[1];
+    ck_assert_int_eq(tick_spawn_in(loop, &o, "/tmp", &pid, &f), 0);
+    close(p[1]);
+    RUN_UNTIL(tick_future_done(f), 1000);
+    ck_assert_int_eq(WEXITSTATUS((int)tick_future_result(f)), 0);
+    tick_future_unref(f);
+    ck_assert_int_eq(read(p[0], buf, sizeof buf - 1), 5);
+    ck_assert_str_eq(buf, "/tmp\n");
+    close(p[0]);
+
+    char *rel[] = { "./sh", "-c", "exit 5", NULL };    /* /bin/sh from /bin */
+    o = (tick_spawn_opts)TICK_SPAWN_OPTS_INIT(rel);
+    o.path = "./sh";
+    ck_assert_int_eq(tick_spawn_in(loop, &o, "/bin", &pid, &f), 0);
+    RUN_UNTIL(tick_future_done(f), 1000);
+    ck_assert_int_eq(WEXITSTATUS((int)tick_future_result(f)), 5);
+    tick_future_unref(f);
+
+    o = (tick_spawn_opts)TICK_SPAWN_OPTS_INIT(argv);
+    int rc = tick_spawn_in(loop, &o, "/nonexistent/tick-dir", &pid, &f);
+    if (rc == 0) {
+        RUN_UNTIL(tick_future_done(f), 1000);
+        ck_assert_int_eq(WEXITSTATUS((int)tick_future_result(f)), 127);
+        tick_future_unref(f);
+    } else {
+        ck_assert_int_eq(rc, -ENOENT);
+    }
+    ck_assert_int_eq(tick_spawn_in(loop, &o, "", &pid, &f), -EINVAL);
+    ck_assert_int_eq(tick_spawn_in(loop, &o, NULL, &pid, &f), -EINVAL);
+    ck_assert_uint_eq(loop->active, 0);
+}
+END_TEST
+
 /* ---- process groups, pipes, inheritance, subreaper ------------------- */
 
 /* The polling fallback is a process-wide switch: reset it for the next
@@ -714,6 +758,7 @@ static Suite *process_suite(void)
     tcase_add_test(tc, cancel_kills_and_reaps_in_background);
     tcase_add_test(tc, loop_close_reaps_cancelled_child);
     tcase_add_test(tc, spawn_errors);
+    tcase_add_test(tc, spawn_in_cwd);
     tcase_add_loop_test(tc, own_process_group, 0, 2);
     tcase_add_loop_test(tc, scope_cancel_kills_group, 0, N_SCOPE_CASES);
     tcase_add_loop_test(tc, exit_cancel_kills_group, 0, N_CANCEL_CASES);

@@ -147,6 +147,31 @@ START_TEST(eof_mid_line)
 }
 END_TEST
 
+/* A pipe (a child's stdout): read() rather than recv(), which would give
+ * ENOTSOCK; lines, then the EOF when the writer closes. */
+START_TEST(pipe_lines_and_eof)
+{
+    int p[2];
+    tick_stream *ps;
+    char out[16];
+    ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+    ck_assert_int_eq(tick_stream_open(loop, p[0], &ps), 0);
+    ck_assert_int_eq(write(p[1], "one\ntwo\n", 8), 8);
+    ck_assert_int_eq(wait_f(tick_stream_read_line(ps, 64)), 4);
+    size_t len;
+    const char *v = tick_stream_peek(ps, &len);
+    memcpy(out, v, 4);
+    out[4] = 0;
+    ck_assert_str_eq(out, "one\n");
+    tick_stream_consume(ps, 4);
+    ck_assert_int_eq(wait_f(tick_stream_read_line(ps, 64)), 4);
+    tick_stream_consume(ps, 4);
+    close(p[1]);
+    ck_assert_int_eq(wait_f(tick_stream_read_line(ps, 64)), 0);
+    ck_assert_int_eq(tick_stream_close(ps), 0);
+}
+END_TEST
+
 START_TEST(read_exact_past_one_buffer)
 {
     enum { N = 100000 };
@@ -350,6 +375,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, lines_split_at_every_byte);
     tcase_add_test(tc, read_until_multibyte_delimiter_split);
     tcase_add_test(tc, line_over_the_maximum);
+    tcase_add_test(tc, pipe_lines_and_eof);
     tcase_add_test(tc, eof_mid_line);
     tcase_add_test(tc, read_exact_past_one_buffer);
     tcase_add_test(tc, writes_queue_past_the_high_water_mark);
