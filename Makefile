@@ -29,7 +29,7 @@ DOCDIR    ?= $(PREFIX)/share/doc/tickd
 MAN_PAGES := man/tickd.8 $(BUILD)/man/tickd.ini.5 man/tick.3
 # shipped modules whose keys are a table: their part of tickd.ini(5) is
 # generated from it (echo joins when its keys are a table)
-MAN_KEY_PLUGINS := heartbeat
+MAN_KEY_PLUGINS := heartbeat statsd
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -165,6 +165,13 @@ $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c tests/unit/helpers.
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/http -o $@ $< plugins/http/http_parse.c \
 	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
 
+# The statsd plugin's line parser, alone (like http_parse).
+STATSD_PARSE := plugins/statsd/statsd_parse.c plugins/statsd/statsd_parse.h
+$(BUILD)/tests/test_statsd_parse: tests/unit/test_statsd_parse.c tests/unit/helpers.h $(STATSD_PARSE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/statsd -o $@ $< plugins/statsd/statsd_parse.c \
+	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS) -lm
+
 # the daemon OOM walk's reload also restarts a stateful instance
 $(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
 
@@ -203,6 +210,7 @@ FUZZ_SRC_fuzz_config   := daemon/config.c daemon/parse.c $(FUZZ_LOG_SRC)
 FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
 FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
 FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
+FUZZ_SRC_fuzz_statsd   := plugins/statsd/statsd_parse.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -211,6 +219,7 @@ $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
 $(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
+$(BUILD)/fuzz/fuzz_statsd: plugins/statsd/statsd_parse.h
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \
