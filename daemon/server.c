@@ -329,7 +329,8 @@ struct tick_dgram_server {
     tick_dgram_fn fn;
     void *user;
     uint64_t datagrams, batches;
-    unsigned nrx;
+    unsigned nrx, nended;
+    void (*ended)(void *user);
     size_t max;                  /* bytes per datagram buffer */
     struct dgram_rx rx[TICK_LISTEN_MAX];
     /* one batch's buffers, shared by the receive tasks (one runs at once) */
@@ -348,8 +349,7 @@ static void dgram_batches(tick_dgram_server *d, int fd)
 {
     for (;;) {
         for (unsigned i = 0; i < TICK_DGRAM_BATCH; i++) {
-            d->iov[i] = d->big ? (struct iovec){ d->big + i * d->max, d->max }
-                               : (struct iovec){ d->buf[i], TICK_DGRAM_MAX };
+            d->iov[i] = (struct iovec){ d->big ? d->big + i * d->max : d->buf[i], d->max };
             d->hdr[i].msg_hdr = (struct msghdr){
                 .msg_name = &d->from[i], .msg_namelen = sizeof d->from[i],
                 .msg_iov = &d->iov[i], .msg_iovlen = 1 };
@@ -384,8 +384,11 @@ static int dgram_step(tick_task *t)
         TICK_AWAIT(t, tick_lease_readable(r->lease), rc);
         if (rc == -ECANCELED)
             TICK_FAIL(t, rc);
-        if (rc == -ESHUTDOWN)
+        if (rc == -ESHUTDOWN) {
+            if (++r->d->nended == r->d->nrx && r->d->ended)
+                r->d->ended(r->d->user);
             TICK_RETURN(t, 0);
+        }
         if (rc < 0) {
             TICK_AWAIT(t, tick_sleep(tick_task_loop(t), ACCEPT_RETRY), rc);
             if (rc == -ECANCELED)
@@ -420,10 +423,10 @@ int tick_dgram_server_start_cfg(tick_instance *in, const struct tick_dgram_confi
         return tick_instance_error(in, "out of memory"), -ENOMEM;
     d->fn = cfg->fn;
     d->user = cfg->user;
-    d->max = TICK_DGRAM_MAX;
+    d->ended = cfg->ended;
+    d->max = cfg->max_datagram ? cfg->max_datagram : TICK_DGRAM_MAX;
     tick_list_append(&in->servers, &d->in_link);
-    if (cfg->max_datagram > TICK_DGRAM_MAX) {
-        d->max = cfg->max_datagram;
+    if (d->max > TICK_DGRAM_MAX) {
         if (!(d->big = d->owned = tick__calloc(TICK_DGRAM_BATCH, d->max)))
             return tick_instance_error(in, "out of memory"), -ENOMEM;
     }

@@ -181,7 +181,8 @@ TICK_API int tick_dgram_server_start(tick_instance *in, const char *listen,
 
 /* The same with options: max_datagram (0: TICK_DGRAM_MAX; at most
  * TICK_DGRAM_MAX_LIMIT) sizes each of the batch's buffers, so a larger
- * one (statsd: 64 KiB datagrams) is received whole. The buffers are
+ * one (statsd: 64 KiB datagrams) is received whole, and a longer one is
+ * truncated (flagged) at that size. The buffers are
  * allocated once, at start; the pages a short datagram does not reach
  * are never touched (not resident). */
 #define TICK_DGRAM_MAX_LIMIT (1u << 20)
@@ -190,6 +191,10 @@ struct tick_dgram_config {
     tick_dgram_fn fn;
     void *user;
     size_t max_datagram;
+    /* optional: called (with user) once every lease has ended (a reload
+     * retired the incarnation; not on a cancel): the cue to stop what
+     * else keeps the instance from draining, a periodic timer say */
+    void (*ended)(void *user);
 };
 TICK_API int tick_dgram_server_start_cfg(tick_instance *in, const struct tick_dgram_config *cfg,
                                          tick_dgram_server **out);

@@ -103,8 +103,6 @@ static int sd_configure(tick_instance *in, const char *key, const char *value)
                                        s->buckets_words.v[i - 1]);
         s->buckets[s->nbuckets++] = b;
     }
-    if (s->expire / TICK_SEC > UINT32_MAX / 2)
-        return tick_instance_error(in, "expire: too long");
     return 0;
 }
 
@@ -116,21 +114,21 @@ static inline void sd_drop(struct sd *s, enum statsd_reason r)
 }
 
 /* One line, no '\n'. */
-static inline void sd_line(struct sd *s, const char *p, size_t n, uint32_t now_s)
+static inline void sd_line(struct sd *s, const char *p, size_t n, uint64_t now_ns)
 {
     struct statsd_line l;
     enum statsd_reason r = statsd_parse_line(p, n, &l);
     if (r == STATSD_OK) {
         if (l.tag_errors)
             tick_counter_add(s->tag_errors, l.tag_errors);
-        r = statsd_agg_apply(&s->agg, &l, now_s);
+        r = statsd_agg_apply(&s->agg, &l, now_ns);
     }
     if (r != STATSD_OK)
         sd_drop(s, r);
 }
 
 /* The lines of p[0..n): every complete or last line. Returns the count. */
-static uint64_t sd_lines(struct sd *s, const char *p, size_t n, uint32_t now_s)
+static uint64_t sd_lines(struct sd *s, const char *p, size_t n, uint64_t now_ns)
 {
     uint64_t count = 0;
     const char *end = p + n;
@@ -138,7 +136,7 @@ static uint64_t sd_lines(struct sd *s, const char *p, size_t n, uint32_t now_s)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         if (le > p && !(le - p == 1 && *p == '\r')) {
-            sd_line(s, p, (size_t)(le - p), now_s);
+            sd_line(s, p, (size_t)(le - p), now_ns);
             count++;
         }
         p = le + 1;
@@ -146,15 +144,15 @@ static uint64_t sd_lines(struct sd *s, const char *p, size_t n, uint32_t now_s)
     return count;
 }
 
-static inline uint32_t sd_now_s(struct sd *s)
+static inline uint64_t sd_now(struct sd *s)
 {
-    return (uint32_t)(tick_now(s->loop) / TICK_SEC);
+    return tick_now(s->loop);
 }
 
 static void sd_datagrams(void *user, int fd, const tick_dgram *m, unsigned n)
 {
     struct sd *s = user;
-    uint32_t now_s = sd_now_s(s);
+    uint64_t now_ns = sd_now(s);
     uint64_t bytes = 0, lines = 0;
     (void)fd;
     for (unsigned i = 0; i < n; i++) {
@@ -168,7 +166,7 @@ static void sd_datagrams(void *user, int fd, const tick_dgram *m, unsigned n)
             sd_drop(s, STATSD_R_TRUNCATED);
             lines++;
         }
-        lines += sd_lines(s, p, len, now_s);
+        lines += sd_lines(s, p, len, now_ns);
     }
     tick_counter_add(s->bytes[UDP], (double)bytes);
     tick_counter_add(s->lines[UDP], (double)lines);
@@ -205,18 +203,29 @@ static int sd_conn_step(tick_task *t)
             c->skipping = true;
             continue;
         }
+        if (rc == -EPIPE) {              /* the end, after a line without '\n' */
+            size_t len;
+            const char *p = tick_stream_peek(c->conn.stream, &len);
+            uint64_t lines = c->skipping ? 0 : sd_lines(s, p, len, sd_now(s));
+            tick_counter_add(s->lines[TCP], (double)lines);
+            tick_counter_add(s->bytes[TCP], (double)len);
+            s->lines_total += lines;
+            tick_stream_consume(c->conn.stream, len);
+            rc = 0;
+            break;
+        }
         if (rc <= 0)
             break;
         /* every complete line buffered, not only the first */
         size_t len;
         const char *p = tick_stream_peek(c->conn.stream, &len);
         const char *last = memrchr(p, '\n', len);
-        size_t n = (size_t)(last - p) + 1, skip = 0;
+        size_t n = (size_t)(last - p) + 1, skip = 0;   /* rc > 0: there is one */
         if (c->skipping) {
             skip = (size_t)rc;                /* the tail of the long line */
             c->skipping = false;
         }
-        uint64_t lines = sd_lines(s, p + skip, n - skip, sd_now_s(s));
+        uint64_t lines = sd_lines(s, p + skip, n - skip, sd_now(s));
         tick_counter_add(s->lines[TCP], (double)lines);
         tick_counter_add(s->bytes[TCP], (double)n);
         s->lines_total += lines;
@@ -236,12 +245,20 @@ static void sd_fire(tick_handle *h)
 {
     struct sd *s = tick_container_of(h, struct sd, timer.handle);
     uint64_t now = tick_now(s->loop);
-    statsd_agg_sweep(&s->agg, (uint32_t)(now / TICK_SEC), SD_SWEEP_BUDGET);
+    statsd_agg_sweep(&s->agg, now, SD_SWEEP_BUDGET);
     if (now >= s->window_end) {
         statsd_agg_set_window(&s->agg);
         s->window_end = now + s->set_window;
     }
     tick_timer_repeat(s->loop, &s->timer, SD_TICK);
+}
+
+/* The leases ended (a reload): stop the timer so that the instance
+ * drains at once and its successor starts (stateful: it waits for us). */
+static void sd_udp_ended(void *user)
+{
+    struct sd *s = user;
+    tick_timer_stop(s->loop, &s->timer);
 }
 
 static void sd_collect_series(tick_metric_family *f, tick_metric_sink *sink, void *user)
@@ -322,8 +339,9 @@ static int sd_start(tick_instance *in)
     int rc;
 
     s->loop = tick_instance_loop(in);
+    tick_timer_init(&s->timer, "statsd sweep", sd_fire);
     s->agg.max_series = s->max_series;
-    s->agg.expire_s = (uint32_t)(s->expire / TICK_SEC);
+    s->agg.expire_ns = s->expire;
     s->agg.buckets = s->buckets;
     s->agg.nbuckets = s->nbuckets;
     s->agg.loop = s->loop;
@@ -335,7 +353,7 @@ static int sd_start(tick_instance *in)
         return rc;
     if ((rc = tick_dgram_server_start_cfg(in, &(struct tick_dgram_config){
              .listen = s->listen_udp, .fn = sd_datagrams, .user = s,
-             .max_datagram = s->max_datagram }, &s->udp)) < 0)
+             .max_datagram = s->max_datagram, .ended = sd_udp_ended }, &s->udp)) < 0)
         return rc;
     if (s->rcvbuf)
         sd_set_rcvbuf(s);
@@ -349,7 +367,6 @@ static int sd_start(tick_instance *in)
             return rc;
         tick_server_set_user(s->tcp, s);
     }
-    tick_timer_init(&s->timer, "statsd sweep", sd_fire);
     s->window_end = tick_now(s->loop) + s->set_window;
     if ((rc = tick_call_later(s->loop, &s->timer, SD_TICK)) < 0)
         return tick_instance_error(in, "timer: %s", strerror(-rc));

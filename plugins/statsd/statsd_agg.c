@@ -34,7 +34,7 @@ struct sd_series {
     tick_metric *m;
     struct sd_family *fam;
     struct sd_set *set;          /* sets only */
-    uint32_t last_s;             /* last update */
+    uint64_t last_ns;            /* last update */
     uint32_t idx;                /* in a->all */
     uint32_t key_len;
     char key[];
@@ -364,7 +364,7 @@ static void series_free(struct statsd_agg *a, struct sd_series *s, bool metrics)
 }
 
 enum statsd_reason statsd_agg_apply(struct statsd_agg *a, const struct statsd_line *l,
-                                    uint32_t now_s)
+                                    uint64_t now_ns)
 {
     uint64_t h = statsd_hash(l->key, l->key_len);
     struct sd_series *s = a->tab[h & a->tab_mask];
@@ -376,7 +376,7 @@ enum statsd_reason statsd_agg_apply(struct statsd_agg *a, const struct statsd_li
         return a->drops[r]++, r;
     if (s->fam->type != l->type)
         return a->drops[STATSD_R_TYPE_CONFLICT]++, STATSD_R_TYPE_CONFLICT;
-    s->last_s = now_s;
+    s->last_ns = now_ns;
     switch (l->type) {
     case STATSD_COUNTER:
         tick_counter_add(s->m, l->value);
@@ -411,14 +411,14 @@ enum statsd_reason statsd_agg_apply(struct statsd_agg *a, const struct statsd_li
     return STATSD_OK;
 }
 
-size_t statsd_agg_sweep(struct statsd_agg *a, uint32_t now_s, size_t budget)
+size_t statsd_agg_sweep(struct statsd_agg *a, uint64_t now_ns, size_t budget)
 {
     size_t deleted = 0;
     while (budget-- > 0 && a->nseries > 0) {
         if (a->sweep_at >= a->nseries)
             a->sweep_at = 0;
         struct sd_series *s = a->all[a->sweep_at];
-        if (now_s - s->last_s >= a->expire_s) {
+        if (now_ns - s->last_ns >= a->expire_ns) {
             series_free(a, s, true);     /* the last one moved here: look again */
             deleted++;
         } else {

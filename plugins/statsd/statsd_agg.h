@@ -26,7 +26,7 @@ struct sd_series;
 struct statsd_agg {
     /* configuration */
     uint64_t max_series;
-    uint32_t expire_s;           /* seconds without an update */
+    uint64_t expire_ns;          /* without an update */
     const double *buckets;
     size_t nbuckets;
     /* metrics are registered in this scope (the instance's), not in the
@@ -48,12 +48,12 @@ struct statsd_agg {
 };
 
 int statsd_agg_init(struct statsd_agg *a);
-/* Apply one parsed line at time now_s (seconds, any origin). */
+/* Apply one parsed line at time now_ns (tick_now()). */
 enum statsd_reason statsd_agg_apply(struct statsd_agg *a, const struct statsd_line *l,
-                                    uint32_t now_s);
+                                    uint64_t now_ns);
 /* Look at up to budget series from where the last sweep stopped; delete
- * those not updated for expire_s. Returns how many were deleted. */
-size_t statsd_agg_sweep(struct statsd_agg *a, uint32_t now_s, size_t budget);
+ * those not updated for expire_ns. Returns how many were deleted. */
+size_t statsd_agg_sweep(struct statsd_agg *a, uint64_t now_ns, size_t budget);
 /* A set window ended: each set's gauge shows the distinct values of the
  * window that ended, and the next one starts empty. */
 void statsd_agg_set_window(struct statsd_agg *a);
