@@ -10,7 +10,8 @@
 # ECHO_SECS (measured seconds per round, 5), ECHO_WARM (1), ECHO_CONNS
 # (50), ECHO_ROUNDS (rounds, each tickd then raw; best clean round kept, 4),
 # HTTP_ROUNDS (HTTP parser rounds, 9), BENCH_SKIP_MICRO=1,
-# BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_ECHO=1.
+# BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_ECHO=1,
+# BENCH_SKIP_HTTPD=1 (the wrk-vs-nginx HTTP workload, http_wrk.sh).
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
 set -u
@@ -65,6 +66,12 @@ if [ "${BENCH_SKIP_HTTP:-0}" != 1 ]; then
     echo "== HTTP request parser: ours against libhttp-parser-dev (pinned to cpu $SERVER_CPU;" \
          "median of ${HTTP_ROUNDS:-9} rounds, sides alternating)"
     taskset -c "$SERVER_CPU" "$B/http_parse" -r "${HTTP_ROUNDS:-9}" || status=1
+fi
+
+# The HTTP workload: wrk against the http plugin and nginx (http_wrk.sh;
+# HTTPD_ROUNDS, HTTPD_SECS; BENCH_SKIP_HTTPD=1 skips it).
+if [ "${BENCH_SKIP_HTTPD:-0}" != 1 ]; then
+    BENCH_BUILD=$B TICKD=$TICKD TICK_PLUGINS=$TICK_PLUGINS "$(dirname "$0")/http_wrk.sh" || status=1
 fi
 
 [ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"

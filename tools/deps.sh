@@ -11,7 +11,10 @@
 # clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) build
 # the make fuzz harnesses. prometheus brings promtool, whose `check
 # metrics` judges the /metrics text (tests skip with the reason without it);
-# libhttp-parser-dev is the HTTP parser the bench compares ours with.
+# libhttp-parser-dev is the HTTP parser the bench compares ours with;
+# curl is the http plugin tests' client; nginx and wrk are the HTTP bench's
+# peer and load generator (the bench runs its own nginx, never the
+# package's service).
 set -eu
 
 list=false
@@ -25,8 +28,8 @@ pkgs=""
 for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
-    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus" ;;
-    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev" ;;
+    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus curl" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev nginx wrk" ;;
     fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac

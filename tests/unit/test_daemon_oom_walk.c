@@ -6,14 +6,15 @@
  * (alloc.h), for n = 1, 2, ... until a run completes without reaching
  * the injected failure. Paths: start-up; a reload that adds, changes
  * (in place and by restart) and removes instances; accepting and serving
- * an echo round trip over loopback and a control `status`; and each of them with a SIGHUP and
+ * an echo round trip over loopback, an HTTP request and a /metrics scrape
+ * (the http plugin) and a control `status`; and each of them with a SIGHUP and
  * with a SIGTERM arriving during it. The daemon's test hook
  * (daemon.h) drives each path from the loop thread; signals come from
  * raise()/kill() and are read through the loop's signalfd, as in tickd.
  *
  * Every run must end in a completed operation or a clean error: an exit
  * status of 0, 70, 71 or 78 (not 0: with an error logged); with nothing injected, 0 and the path's
- * work done (the echo answered, the reload's verdicts given). Never a
+ * work done (the echo and http answered, the reload's verdicts given). Never a
  * hang (the parent kills a child after a deadline and names n and the
  * path), a lost signal (that is a hang here: the run ends only by the
  * SIGTERM), a loop that did not close, an fd left open, or a leak
@@ -78,7 +79,7 @@ enum {
 };
 
 static char dir[256], plugin_dir[300], cfg_path[300], new_path[300], sock_path[300], log_path[300];
-static int echo_port, st_port;
+static int echo_port, st_port, http_port;
 
 /* ---- the child: the daemon and its driver ---------------------------- */
 
@@ -88,6 +89,7 @@ static unsigned long cur_n;
 static int verdicts, verdicts_failed, reload_begins;
 static volatile int echo_ok;      /* written by the client thread */
 static volatile int ctl_ok;
+static volatile int http_ok;     /* GET / and GET /metrics answered */
 static pthread_t client;
 static bool client_started;
 
@@ -127,6 +129,31 @@ static int control_status(void)
     return ok;
 }
 
+/* One HTTP/1.0 request (the server closes after it): the reply, up to
+ * cap - 1 bytes, NUL-terminated; its length, or 0. */
+static size_t http_get(const char *req, char *out, size_t cap)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct timeval tv = { .tv_sec = 2 };
+    size_t got = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req)) {
+        ssize_t r;
+        while (got < cap - 1 && (r = recv(fd, out + got, cap - 1 - got, 0)) > 0)
+            got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(fd);
+    return got;
+}
+
 static void *client_main(void *arg)
 {
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)echo_port),
@@ -155,6 +182,14 @@ static void *client_main(void *arg)
             echo_ok = got == 6 && memcmp(buf, "hello\n", 6) == 0;
         }
         close(fd);
+    }
+    {
+        static char reply[1 << 16];
+        http_ok = http_get("GET / HTTP/1.0\r\n\r\n", reply, sizeof reply) &&
+                  strncmp(reply, "HTTP/1.1 200 OK\r\n", 17) == 0 && strstr(reply, "\r\n\r\nhi");
+        http_ok = http_ok && http_get("GET /metrics HTTP/1.0\r\n\r\n", reply, sizeof reply) &&
+                  strncmp(reply, "HTTP/1.1 200 OK\r\n", 17) == 0 &&
+                  strstr(reply, "\nprocess_open_fds ");
     }
     ctl_ok = control_status();
     kill(getpid(), SIGTERM);
@@ -259,8 +294,8 @@ static int child_run(void)
     if (client_started)
         pthread_join(client, NULL);
     fprintf(stderr, "walk child: n=%lu exit %d injected %d verdicts %d (%d failed) echo %d "
-            "control %d close %d\n", cur_n, rc, injected, verdicts, verdicts_failed, echo_ok,
-            ctl_ok, tickd_main.close_rc);
+            "http %d control %d close %d\n", cur_n, rc, injected, verdicts, verdicts_failed,
+            echo_ok, http_ok, ctl_ok, tickd_main.close_rc);
     if (rc != 0 && rc != 70 && rc != 71 && rc != 78)
         return ST_BAD_EXIT;
     if (rc != 0 && !logged_error())
@@ -279,7 +314,7 @@ static int child_run(void)
         if (rc != 0)
             return ST_BAD_EXIT;
         /* (a SIGTERM mid-exchange may cancel the echo before it answers) */
-        if (cur_path == P_SERVE && cur_variant != V_TERM && (!echo_ok || !ctl_ok))
+        if (cur_path == P_SERVE && cur_variant != V_TERM && (!echo_ok || !ctl_ok || !http_ok))
             return ST_WORK_UNDONE;
         /* every reload ends in a verdict; a SIGTERM during it may make
          * that "not reloaded" */
@@ -293,7 +328,8 @@ static int child_run(void)
      * the echo client refused or hung up on */
     if (rc == 0 && cur_path == P_RELOAD && (verdicts_failed || tickd_main.reload_error[0]))
         return ST_ERROR_INJECTED;
-    if (rc == 0 && cur_path == P_SERVE && cur_variant != V_TERM && (!echo_ok || !ctl_ok))
+    if (rc == 0 && cur_path == P_SERVE && cur_variant != V_TERM &&
+        (!echo_ok || !ctl_ok || !http_ok))
         return ST_ERROR_INJECTED;
     return rc == 0 ? ST_DONE_INJECTED : ST_ERROR_INJECTED;
 }
@@ -318,7 +354,9 @@ static void write_configs(void)
              "[plugin:hb]\nmodule = heartbeat\ninterval = 1s\nmessage = one\n"
              "[plugin:gone]\nmodule = heartbeat\ninterval = 1s\n"
              "[plugin:st]\nmodule = stateful\nlisten = 127.0.0.1:%d\n"
-             "label = a\n", echo_port, st_port);
+             "label = a\n"
+             "[plugin:web]\nmodule = http\nlisten = 127.0.0.1:%d\nroute = / 200 text/plain hi\n",
+             echo_port, st_port, http_port);
     write_file(cfg_path, body);
     /* echo changed in place, hb changed, gone removed, added added, st
      * (stateful) stopped before its successor starts */
@@ -327,7 +365,9 @@ static void write_configs(void)
              "[plugin:hb]\nmodule = heartbeat\ninterval = 2s\nmessage = two\n"
              "[plugin:added]\nmodule = heartbeat\ninterval = 1s\n"
              "[plugin:st]\nmodule = stateful\nlisten = 127.0.0.1:%d\n"
-             "label = b\n", echo_port, st_port);
+             "label = b\n"
+             "[plugin:web]\nmodule = http\nlisten = 127.0.0.1:%d\nroute = / 200 text/plain hi\n",
+             echo_port, st_port, http_port);
     write_file(new_path, body);
 }
 
@@ -380,11 +420,15 @@ static void setup_dir(void)
     ck_assert_int_eq(chmod(plugin_dir, 0755), 0);
     copy_plugin(TICK_TEST_PLUGIN_DIR, "echo");
     copy_plugin(TICK_TEST_PLUGIN_DIR, "heartbeat");
+    copy_plugin(TICK_TEST_PLUGIN_DIR, "http");
     copy_plugin(TICK_TEST_PLUGIN_DIR "/../tests/plugins", "stateful");
     echo_port = free_port();
     do
         st_port = free_port();
     while (st_port == echo_port);
+    do
+        http_port = free_port();
+    while (http_port == echo_port || http_port == st_port);
 }
 
 static void teardown_dir(void)
@@ -393,8 +437,8 @@ static void teardown_dir(void)
     unlink(new_path);
     unlink(sock_path);
     unlink(log_path);
-    static const char *const so[] = { "echo", "heartbeat", "stateful" };
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const so[] = { "echo", "heartbeat", "stateful", "http" };
+    for (size_t i = 0; i < 4; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s.so", plugin_dir, so[i]);
         unlink(p);
