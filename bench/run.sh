@@ -11,7 +11,8 @@
 # (50), ECHO_ROUNDS (rounds, each tickd then raw; best clean round kept, 4),
 # HTTP_ROUNDS (HTTP parser rounds, 9), BENCH_SKIP_MICRO=1,
 # BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_ECHO=1,
-# BENCH_SKIP_HTTPD=1 (the wrk-vs-nginx HTTP workload, http_wrk.sh).
+# BENCH_SKIP_HTTPD=1 (the wrk-vs-nginx HTTP workload, http_wrk.sh),
+# BENCH_SKIP_STATSD=1 (the statsd workload against collectd, statsd.sh).
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
 set -u
@@ -72,6 +73,12 @@ fi
 # HTTPD_ROUNDS, HTTPD_SECS; BENCH_SKIP_HTTPD=1 skips it).
 if [ "${BENCH_SKIP_HTTPD:-0}" != 1 ]; then
     BENCH_BUILD=$B TICKD=$TICKD TICK_PLUGINS=$TICK_PLUGINS "$(dirname "$0")/http_wrk.sh" || status=1
+fi
+
+# The statsd workload: tickd's statsd plugin against collectd's
+# (statsd.sh; STATSD_ROUNDS; BENCH_SKIP_STATSD=1 skips it).
+if [ "${BENCH_SKIP_STATSD:-0}" != 1 ]; then
+    BENCH_BUILD=$B TICKD=$TICKD TICK_PLUGINS=$TICK_PLUGINS "$(dirname "$0")/statsd.sh" || status=1
 fi
 
 [ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"
