@@ -18,6 +18,9 @@ static void plugin_dir(e2e_daemon *d, char *out, size_t len)
     E2E_FMT(from, sizeof from, "%s/statsd.so", e2e_plugins());
     E2E_FMT(to, sizeof to, "%s/statsd.so", out);
     e2e_copy_file(from, to, 0755);
+    E2E_FMT(from, sizeof from, "%s/http.so", e2e_plugins());
+    E2E_FMT(to, sizeof to, "%s/http.so", out);
+    e2e_copy_file(from, to, 0755);
     E2E_FMT(from, sizeof from, "%s/metricsdump.so", e2e_fixtures());
     E2E_FMT(to, sizeof to, "%s/metricsdump.so", out);
     e2e_copy_file(from, to, 0755);
@@ -26,7 +29,7 @@ static void plugin_dir(e2e_daemon *d, char *out, size_t len)
 struct sd_test {
     e2e_daemon d;
     char plugins[PATH_MAX], prom[PATH_MAX];
-    uint16_t port, port2;
+    uint16_t port, port2, http;
 };
 
 static void sd_config(struct sd_test *t, const char *keys)
@@ -51,8 +54,12 @@ static void sd_config(struct sd_test *t, const char *keys)
         "module = metricsdump\n"
         "path = %s\n"
         "slice = 65536\n"
-        "every = 5ms\n",
-        t->plugins, t->port, t->port, keys, t->port2, t->prom);
+        "every = 5ms\n"
+        "\n"
+        "[plugin:web]\n"
+        "module = http\n"
+        "listen = 127.0.0.1:%u\n",
+        t->plugins, t->port, t->port, keys, t->port2, t->prom, t->http);
 }
 
 static void sd_start(struct sd_test *t, const char *keys)
@@ -64,6 +71,9 @@ static void sd_start(struct sd_test *t, const char *keys)
     do
         t->port2 = e2e_free_port();
     while (t->port2 == t->port);
+    do
+        t->http = e2e_free_port();
+    while (t->http == t->port || t->http == t->port2);
     sd_config(t, keys);
     e2e_start(&t->d);
 }
@@ -221,6 +231,21 @@ START_TEST(every_type_tags_sampling_malformed)
     free(s);
     promtool_ok(t.prom);
 
+    /* the same through the http plugin's /metrics, with curl */
+    char cmd[PATH_MAX * 2], got[PATH_MAX];
+    E2E_FMT(got, sizeof got, "%s/curl.prom", t.d.dir);
+    E2E_FMT(cmd, sizeof cmd, "curl -sf -o '%s' http://127.0.0.1:%u/metrics", got, t.http);
+    if (system("command -v curl >/dev/null 2>&1") == 0) {
+        ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+        s = e2e_read_file(got);
+        VAL_IS(s, "app_requests_total" I "}", 15);
+        VAL_IS(s, "http_hits_total" I ",code=\"500\",route=\"/b\"}", 5);
+        free(s);
+        promtool_ok(got);
+    } else {
+        printf("e2e_test_statsd: curl check skipped: curl not installed\n");
+    }
+
     /* a set window later, the set shows the window that ended; the next
      * one after that is empty */
     s = wait_value(&t, "app_users" I "}", 0, 5000);
@@ -317,7 +342,14 @@ START_TEST(reload_mid_stream)
     E2E_FMT(cmd, sizeof cmd, "python3 '%s/tests/e2e/statsd_send.py' stream %u %d 1.5 "
             "'stream.lines:1|c' > '%s' &", e2e_src(), t.port, N, out);
     ck_assert_int_eq(system(cmd), 0);
-    e2e_sleep_ms(500);
+    /* the stream is flowing (a busy machine starts python late) */
+    bool flowing = false;
+    for (int64_t end = e2e_now_ms() + 5000; e2e_now_ms() < end && !flowing; e2e_sleep_ms(20)) {
+        char *s0 = e2e_read_file(t.prom);
+        flowing = s0 && value_of(s0, "stream_lines_total" I "}") >= 100;
+        free(s0);
+    }
+    ck_assert_msg(flowing, "the stream did not start");
     sd_config(&t, "expire = 4m\n");
     e2e_reload(&t.d);
     ck_assert(e2e_wait_log(&t.d, "plugin:sd: stopping after ", 5000));
