@@ -162,6 +162,15 @@ $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c tests/unit/helpers.
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/http -o $@ $< plugins/http/http_parse.c \
 	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
 
+# The http plugin's pure parts (allow list, routes, replies): its own
+# sources and libtick.a (the stream writes), not the daemon.
+HTTP_PURE := plugins/http/allow.c plugins/http/routes.c plugins/http/reply.c
+$(BUILD)/tests/test_http_plugin: tests/unit/test_http_plugin.c tests/unit/helpers.h $(HTTP_PURE) \
+    plugins/http/http.h $(HTTP_PARSE) $(LIBTICK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/http -o $@ $< $(HTTP_PURE) \
+	    $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS)
+
 # The statsd plugin's line parser, alone (like http_parse).
 STATSD_PARSE := plugins/statsd/statsd_parse.c plugins/statsd/statsd_parse.h
 $(BUILD)/tests/test_statsd_parse: tests/unit/test_statsd_parse.c tests/unit/helpers.h $(STATSD_PARSE)
@@ -207,6 +216,7 @@ FUZZ_SRC_fuzz_config   := daemon/config.c daemon/parse.c $(FUZZ_LOG_SRC)
 FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
 FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
 FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
+FUZZ_SRC_fuzz_http_allow := plugins/http/allow.c
 FUZZ_SRC_fuzz_statsd   := plugins/statsd/statsd_parse.c
 
 define FUZZ_RULE
@@ -216,6 +226,7 @@ $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
 $(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
+$(BUILD)/fuzz/fuzz_http_allow: plugins/http/http.h
 $(BUILD)/fuzz/fuzz_statsd: plugins/statsd/statsd_parse.h
 
 fuzz: deps-fuzz $(FUZZ_BIN)

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "http.h"
@@ -85,6 +86,7 @@ struct http_conn {
     unsigned slices;
     size_t lingered;
     bool chunked_in, keep, head_only, http10;
+    bool expect_continue;            /* Expect: 100-continue with a body */
 };
 
 /* Connections find their instance by their server: the SDK's tick_conn
@@ -189,6 +191,14 @@ static void conn_route(struct http_conn *c, const struct http_request *req)
     c->route = NULL;
     c->ep = HTTP_EP_NONE;
     c->status = 0;
+    c->expect_continue = false;
+    if (req->minor == 1 && (req->chunked || req->content_length))
+        for (size_t i = 0; i < req->n_headers; i++) {
+            const struct http_header *hd = &req->headers[i];
+            if (hd->name_len == 6 && strncasecmp(hd->name, "expect", 6) == 0 &&
+                hd->value_len == 12 && strncasecmp(hd->value, "100-continue", 12) == 0)
+                c->expect_continue = true;
+        }
     http_target_path(req->target, req->target_len, &path, &plen);
     enum http_endpoint ep = http_builtin(path, plen);
     const struct http_route *rt = ep ? NULL : http_routes_find(&c->h->routes, path, plen);
@@ -281,8 +291,10 @@ static int conn_step(tick_task *t)
                 break;
             conn_timeout(c, c->h->idle_timeout);
             TICK_AWAIT(t, tick_stream_read_some(s), rc);
-            if (rc <= 0)
-                break;                /* EOF, idle timeout, reset, drain */
+            if (rc == 0)
+                goto eof;             /* the client is done (or a drain) */
+            if (rc < 0)
+                break;                /* idle timeout, reset, cancelled */
             continue;
         }
         n = http_parse_request(buf, len, c->seen, &c->h->lim, &req);
@@ -321,7 +333,12 @@ static int conn_step(tick_task *t)
         }
         conn_route(c, &req);
         tick_stream_consume(s, (size_t)n);
-        /* the body, read and dropped */
+        /* the body, read and dropped; a client waiting for "100 Continue"
+         * (curl does, for bodies over 1 KiB) gets it rather than a delay */
+        buf = tick_stream_peek(s, &len);
+        if (c->expect_continue && len == 0 &&
+            http_out_add(&c->h->out, s, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
+            goto out;
         if (c->chunked_in)
             http_chunked_init(&c->ck, c->h->lim.max_body);
         for (;;) {
@@ -370,8 +387,11 @@ static int conn_step(tick_task *t)
                 rc = 0;
                 for (c->slices = 0;; c->slices++) {
                     n = http_metrics_slice(c->cur, s, !c->http10);
-                    if (n <= 0)
+                    if (n <= 0) {
+                        rc = n;           /* 0 done, or the error (n is a local:
+                                           * it does not survive the awaits) */
                         break;
+                    }
                     TICK_AWAIT(t, tick_stream_drain(s), rc);   /* backpressure */
                     if (rc < 0)
                         break;
@@ -385,7 +405,7 @@ static int conn_step(tick_task *t)
                 }
                 tick_metrics_render_end(c->cur);
                 c->cur = NULL;
-                if (n < 0 || rc < 0)
+                if (rc < 0)
                     goto out;
             }
         } else if (conn_reply(c) < 0) {
@@ -402,6 +422,12 @@ static int conn_step(tick_task *t)
                 goto out;
         }
     }
+    goto out;
+
+eof:
+    /* what we queued goes out before the close (a half-closed client
+     * still reads, say `printf 'GET / ...' | nc`) */
+    TICK_AWAIT(t, tick_stream_flush(s), rc);
     goto out;
 
 fail:

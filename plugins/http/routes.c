@@ -10,7 +10,9 @@
  * missing one); it must be an absolute path: the plugin does not know
  * which directory a relative one would be relative to.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE     /* asprintf */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -191,7 +191,7 @@ START_TEST(status_codes)
     e2e_daemon d;
     uint16_t port = e2e_free_port();
     e2e_daemon_init(&d);
-    http_config(&d, port, "max_body = 1k\nheader_timeout = 1s\n");
+    http_config(&d, port, "max_body = 4k\nheader_timeout = 1s\n");
     e2e_start(&d);
     int rc;
     char *r;
@@ -213,6 +213,24 @@ START_TEST(status_codes)
     HAS(r, "hello from tickd");
     free(r);
 
+    /* Expect: 100-continue: answered at once, not after the client's
+     * wait (curl's is 1 s) */
+    {
+        char body[PATH_MAX];
+        E2E_FMT(body, sizeof body, "%s/body", d.dir);
+        FILE *f = fopen(body, "w");
+        for (int i = 0; i < 300; i++)
+            fputs("0123456789", f);
+        fclose(f);
+        int64_t t0 = e2e_now_ms();
+        r = sh(&rc, "curl -sv --max-time 5 -H 'Expect: 100-continue' --data-binary @'%s' "
+               "http://127.0.0.1:%u/ 2>&1",
+               body, port);
+        HAS(r, "< HTTP/1.1 100 Continue");
+        HAS(r, "< HTTP/1.1 405 Method Not Allowed");
+        ck_assert_int_lt(e2e_now_ms() - t0, 900);
+        free(r);
+    }
     /* 414: a target over 8 KiB */
     char longpath[9000];
     memset(longpath, 'a', sizeof longpath - 1);
@@ -226,8 +244,8 @@ START_TEST(status_codes)
     ck_assert_int_eq(curl_status(r), 431);
     HAS(r, "\r\nConnection: close\r\n");
     free(r);
-    /* 413: a body over max_body (1k) */
-    char big[1500];
+    /* 413: a body over max_body (4k) */
+    char big[5000];
     memset(big, 'b', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     r = sh(&rc, "curl -si --max-time 5 --data-binary '%s' http://127.0.0.1:%u/", big, port);
@@ -266,7 +284,7 @@ START_TEST(status_codes)
     /* each was counted */
     r = get(port, "/metrics");
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"404\"}") == 1);
-    ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"405\"}") == 2);
+    ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"405\"}") == 3);
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"400\"}") == 2);
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"408\"}") == 1);
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"413\"}") == 1);
@@ -275,6 +293,89 @@ START_TEST(status_codes)
     ck_assert(series(r, "http_requests_total{tickd_instance=\"web\",code=\"505\"}") == 1);
     free(r);
     e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* /healthz: 503 with the reason while an instance is not ready (the
+ * notready fixture, as kv while loading), 200 once it is */
+START_TEST(healthz_not_ready)
+{
+    if (!have("curl"))
+        return;
+    e2e_daemon d;
+    uint16_t port = e2e_free_port();
+    e2e_daemon_init(&d);
+    /* plugin_dir is one directory: http and the fixture side by side */
+    char pd[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+    E2E_FMT(pd, sizeof pd, "%s/plugins", d.dir);
+    ck_assert_int_eq(mkdir(pd, 0755), 0);
+    ck_assert_int_eq(chmod(pd, 0755), 0);
+    E2E_FMT(from, sizeof from, "%s/notready.so", e2e_fixtures());
+    E2E_FMT(to, sizeof to, "%s/notready.so", pd);
+    e2e_copy_file(from, to, 0755);
+    E2E_FMT(from, sizeof from, "%s/http.so", e2e_plugins());
+    E2E_FMT(to, sizeof to, "%s/http.so", pd);
+    e2e_copy_file(from, to, 0755);
+    e2e_config(&d,
+        "[daemon]\nplugin_dir = %s\n\n"
+        "[plugin:web]\nmodule = http\nlisten = 127.0.0.1:%u\n\n"
+        "[plugin:kv]\nmodule = notready\nready_after = 1500ms\n", pd, port);
+    e2e_start(&d);
+    int rc;
+    char *r = sh(&rc, "curl -si --max-time 5 http://127.0.0.1:%u/healthz", port);
+    ck_assert_int_eq(curl_status(r), 503);
+    HAS(r, "\r\n\r\n503 Service Unavailable: plugin:kv: not ready: loading\n");
+    free(r);
+    r = sh(&rc, "curl -s --max-time 5 http://127.0.0.1:%u/status | python3 -m json.tool", port);
+    HAS(r, "\"ready\": false");
+    HAS(r, "\"ready_reason\": \"loading\"");
+    free(r);
+    ck_assert(e2e_wait_log(&d, "plugin:kv: ready", 5000));
+    r = sh(&rc, "curl -si --max-time 5 http://127.0.0.1:%u/healthz", port);
+    ck_assert_int_eq(curl_status(r), 200);
+    free(r);
+    e2e_stop(&d, 5000);
+}
+END_TEST
+
+/* A /metrics of ~200 kB (150 instances): many slices, many steps, one
+ * whole text that promtool accepts, each instance once. */
+START_TEST(big_scrape)
+{
+    if (!have("curl"))
+        return;
+    e2e_daemon d;
+    uint16_t port = e2e_free_port();
+    e2e_daemon_init(&d);
+    static char extra[150 * 80];
+    size_t len = 0;
+    for (int i = 0; i < 150; i++)
+        len += (size_t)snprintf(extra + len, sizeof extra - len,
+                                "\n[plugin:hb%d]\nmodule = heartbeat\ninterval = 1h\n", i);
+    http_config(&d, port, extra);
+    e2e_start(&d);
+    int rc;
+    char *r = sh(&rc, "curl -s --max-time 10 http://127.0.0.1:%u/metrics", port);
+    ck_assert_msg(strlen(r) > 100000, "only %zu bytes", strlen(r));
+    ck_assert_int_eq(e2e_count_substr(r, "\ntickd_instance_up{tickd_instance=\"hb"), 150);
+    ck_assert_int_eq(e2e_count_substr(r, "\n# TYPE tickd_instance_up "), 1);
+    printf("e2e_test_http: /metrics with 151 instances: %zu bytes\n", strlen(r));
+    free(r);
+    if (have("promtool")) {
+        r = sh(&rc, "curl -s --max-time 10 http://127.0.0.1:%u/metrics | promtool check "
+               "metrics 2>&1", port);
+        ck_assert_msg(rc == 0 && !r[0], "promtool: %s", r);
+        free(r);
+    }
+    /* HTTP/1.0: not chunked, ended by the close */
+    r = sh(&rc, "curl -s -0 --max-time 10 http://127.0.0.1:%u/metrics", port);
+    ck_assert_int_eq(e2e_count_substr(r, "\ntickd_instance_up{tickd_instance=\"hb"), 150);
+    free(r);
+    r = sh(&rc, "curl -s -0 -D - --max-time 10 -o /dev/null http://127.0.0.1:%u/metrics", port);
+    HASNT(r, "Transfer-Encoding");
+    HAS(r, "Connection: close");
+    free(r);
+    e2e_stop(&d, 10000);
 }
 END_TEST
 
@@ -548,6 +649,8 @@ static Suite *http_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, endpoints);
     tcase_add_test(tc, status_codes);
+    tcase_add_test(tc, healthz_not_ready);
+    tcase_add_test(tc, big_scrape);
     tcase_add_test(tc, python_clients);
     tcase_add_test(tc, allow_refuses);
     tcase_add_test(tc, route_file);
