@@ -373,9 +373,9 @@ enum statsd_reason statsd_agg_apply(struct statsd_agg *a, const struct statsd_li
         s = s->next;
     enum statsd_reason r;
     if (!s && (r = series_new(a, l, h, &s)) != STATSD_OK)
-        return a->drops[r]++, r;
+        return r;
     if (s->fam->type != l->type)
-        return a->drops[STATSD_R_TYPE_CONFLICT]++, STATSD_R_TYPE_CONFLICT;
+        return STATSD_R_TYPE_CONFLICT;
     s->last_ns = now_ns;
     switch (l->type) {
     case STATSD_COUNTER:
@@ -401,7 +401,7 @@ enum statsd_reason statsd_agg_apply(struct statsd_agg *a, const struct statsd_li
     }
     case STATSD_SET:
         if (!set_add(s->set, statsd_hash(l->set_value, l->set_len)))
-            return a->drops[STATSD_R_SET_FULL]++, STATSD_R_SET_FULL;
+            return STATSD_R_SET_FULL;
         if (!s->set->shown)
             tick_gauge_set(s->m, s->set->n);
         break;

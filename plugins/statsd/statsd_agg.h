@@ -42,13 +42,12 @@ struct statsd_agg {
     /* the families by name */
     struct sd_family **ftab;
     size_t ftab_mask, nfamilies;
-    /* what happened (the plugin turns them into its own metrics) */
-    uint64_t drops[STATSD_NREASONS];
-    uint64_t expired;
+    uint64_t expired;            /* series deleted by the sweep */
 };
 
 int statsd_agg_init(struct statsd_agg *a);
-/* Apply one parsed line at time now_ns (tick_now()). */
+/* Apply one parsed line at time now_ns (tick_now()): STATSD_OK or why
+ * it was dropped (the caller counts it). */
 enum statsd_reason statsd_agg_apply(struct statsd_agg *a, const struct statsd_line *l,
                                     uint64_t now_ns);
 /* Look at up to budget series from where the last sweep stopped; delete
