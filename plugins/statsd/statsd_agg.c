@@ -176,6 +176,8 @@ static enum statsd_reason family_for(struct statsd_agg *a, const struct statsd_l
     for (struct sd_family *f = a->ftab[h & a->ftab_mask]; f; f = f->next)
         if (f->hash == h && f->name_len == l->name_len &&
             memcmp(f->name, l->key, l->name_len) == 0) {
+            if (!f->fam)
+                return STATSD_R_REGISTER;    /* refused before: not again */
             if (f->type != l->type)
                 return STATSD_R_TYPE_CONFLICT;
             if (f->sig_len != sl || memcmp(f->sig, sig, sl) != 0)
@@ -216,9 +218,19 @@ static enum statsd_reason family_for(struct statsd_agg *a, const struct statsd_l
         .labels = nl ? labels : NULL,
         .buckets = hist ? a->buckets : NULL, .nbuckets = hist ? a->nbuckets : 0,
     };
-    if (tick_metric_family_new(&d, &f->fam) < 0) {
-        free(f);
-        return STATSD_R_REGISTER;
+    bool ok = tick_metric_family_new(&d, &f->fam) == 0;
+    if (!ok) {
+        /* a clash with another family (foo_total as a gauge beside the
+         * counter foo; another instance's type; a reserved prefix): the
+         * metrics API logs it. Remember the refusal, so that each later
+         * line is a cheap drop and not one more log line; at most
+         * STATSD_REFUSED_MAX names (beyond, not remembered: logged) */
+        f->fam = NULL;
+        if (a->nrefused >= STATSD_REFUSED_MAX) {
+            free(f);
+            return STATSD_R_REGISTER;
+        }
+        a->nrefused++;
     }
     if (a->nfamilies >= a->ftab_mask + 1)
         grow_ftab(a);
@@ -226,7 +238,7 @@ static enum statsd_reason family_for(struct statsd_agg *a, const struct statsd_l
     a->ftab[h & a->ftab_mask] = f;
     a->nfamilies++;
     *out = f;
-    return STATSD_OK;
+    return ok ? STATSD_OK : STATSD_R_REGISTER;
 }
 
 static void family_unlink(struct statsd_agg *a, struct sd_family *f)
@@ -433,6 +445,11 @@ void statsd_agg_free(struct statsd_agg *a)
 {
     while (a->nseries > 0)
         series_free(a, a->all[a->nseries - 1], false);
+    for (size_t i = 0; i <= a->ftab_mask && a->ftab; i++)     /* refused ones */
+        for (struct sd_family *f = a->ftab[i], *next; f; f = next) {
+            next = f->next;
+            free(f);
+        }
     free(a->all);
     free(a->tab);
     free(a->ftab);

@@ -18,7 +18,8 @@
 #include "statsd_parse.h"
 
 #define STATSD_SET_MAX 16384u    /* distinct values a set holds in a window */
-#define STATSD_OBSERVE_MAX 1000u /* a sampled timer is observed 1/rate times, at most */
+#define STATSD_OBSERVE_MAX 1000u
+#define STATSD_REFUSED_MAX 4096u /* names the metrics API refused, remembered */ /* a sampled timer is observed 1/rate times, at most */
 
 struct sd_family;
 struct sd_series;
@@ -41,7 +42,7 @@ struct statsd_agg {
     size_t sweep_at;             /* the sweep's position in all[] */
     /* the families by name */
     struct sd_family **ftab;
-    size_t ftab_mask, nfamilies;
+    size_t ftab_mask, nfamilies, nrefused;
     uint64_t expired;            /* series deleted by the sweep */
 };
 

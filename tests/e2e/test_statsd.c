@@ -194,6 +194,8 @@ START_TEST(every_type_tags_sampling_malformed)
          "bad:-1|c\n"
          "bad:1|c|@2\n"
          "_e{1,1}:a|b\n"
+         "clash:1|c\n"                          /* clash_total, a counter */
+         "clash_total:1|g\nclash_total:2|g\nclash_total:3|g\n"  /* refused once */
          "\n"
          "app.requests:10|c\n");                /* after the bad ones: 15 */
     SEND(&t, "tcp", "tcp.lines:1|c\ntcp.lines:2|c\ntcp.level:7|g\r\npartial:5|c");
@@ -227,10 +229,18 @@ START_TEST(every_type_tags_sampling_malformed)
     VAL_IS(s, "statsd_dropped_lines_total" I ",reason=\"sample_rate\"}", 1);
     VAL_IS(s, "statsd_dropped_lines_total" I ",reason=\"event\"}", 1);
     VAL_IS(s, "statsd_tag_errors_total" I "}", 1);
-    VAL_IS(s, "statsd_lines_total" I ",transport=\"udp\"}", 24);
+    VAL_IS(s, "statsd_dropped_lines_total" I ",reason=\"register\"}", 3);
+    VAL_IS(s, "clash_total" I "}", 1);
+    VAL_IS(s, "statsd_lines_total" I ",transport=\"udp\"}", 28);
     VAL_IS(s, "statsd_lines_total" I ",transport=\"tcp\"}", 4);
     VAL_IS(s, "statsd_datagrams_total" I "}", 1);
-    VAL_IS(s, "statsd_series" I "}", 11);
+    VAL_IS(s, "statsd_series" I "}", 12);
+    {
+        char *log = e2e_read_file(t.d.err);
+        ck_assert_msg(e2e_count_substr(log, "metric 'clash_total': type gauge conflicts") == 1,
+                      "%s", log);
+        free(log);
+    }
     free(s);
     promtool_ok(t.prom);
 
