@@ -178,6 +178,13 @@ $(BUILD)/tests/test_statsd_parse: tests/unit/test_statsd_parse.c tests/unit/help
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/statsd -o $@ $< plugins/statsd/statsd_parse.c \
 	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS) -lm
 
+# Its series table, on the real metrics API: the parser, the table, libtick.a.
+STATSD_AGG := plugins/statsd/statsd_agg.c plugins/statsd/statsd_agg.h $(STATSD_PARSE)
+$(BUILD)/tests/test_statsd_agg: tests/unit/test_statsd_agg.c tests/unit/helpers.h $(STATSD_AGG) $(LIBTICK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/statsd -o $@ $< plugins/statsd/statsd_agg.c \
+	    plugins/statsd/statsd_parse.c $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS) -lm
+
 # the daemon OOM walk's reload also restarts a stateful instance
 $(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
 
