@@ -29,7 +29,7 @@ DOCDIR    ?= $(PREFIX)/share/doc/tickd
 MAN_PAGES := man/tickd.8 $(BUILD)/man/tickd.ini.5 man/tick.3
 # shipped modules whose keys are a table: their part of tickd.ini(5) is
 # generated from it (echo joins when its keys are a table)
-MAN_KEY_PLUGINS := echo heartbeat http exec
+MAN_KEY_PLUGINS := echo heartbeat http exec statsd
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -177,6 +177,20 @@ $(BUILD)/tests/test_promtext: tests/unit/test_promtext.c tests/unit/helpers.h $(
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/exec -o $@ $< plugins/exec/promtext.c \
 	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS) -lm
 
+# The statsd plugin's line parser, alone (like http_parse).
+STATSD_PARSE := plugins/statsd/statsd_parse.c plugins/statsd/statsd_parse.h
+$(BUILD)/tests/test_statsd_parse: tests/unit/test_statsd_parse.c tests/unit/helpers.h $(STATSD_PARSE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/statsd -o $@ $< plugins/statsd/statsd_parse.c \
+	    $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS) -lm
+
+# Its series table, on the real metrics API: the parser, the table, libtick.a.
+STATSD_AGG := plugins/statsd/statsd_agg.c plugins/statsd/statsd_agg.h $(STATSD_PARSE)
+$(BUILD)/tests/test_statsd_agg: tests/unit/test_statsd_agg.c tests/unit/helpers.h $(STATSD_AGG) $(LIBTICK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/statsd -o $@ $< plugins/statsd/statsd_agg.c \
+	    plugins/statsd/statsd_parse.c $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS) -lm
+
 # the daemon OOM walk's reload also restarts a stateful instance
 $(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
 
@@ -217,6 +231,7 @@ FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
 FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
 FUZZ_SRC_fuzz_http_allow := plugins/http/allow.c
 FUZZ_SRC_fuzz_promtext := plugins/exec/promtext.c
+FUZZ_SRC_fuzz_statsd   := plugins/statsd/statsd_parse.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -227,6 +242,7 @@ $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
 $(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
 $(BUILD)/fuzz/fuzz_http_allow: plugins/http/http.h
 $(BUILD)/fuzz/fuzz_promtext: plugins/exec/promtext.h
+$(BUILD)/fuzz/fuzz_statsd: plugins/statsd/statsd_parse.h
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \

@@ -12,7 +12,8 @@
 # HTTP_ROUNDS (HTTP parser rounds, 9), BENCH_SKIP_MICRO=1,
 # BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_ECHO=1,
 # BENCH_SKIP_HTTPD=1 (the wrk-vs-nginx HTTP workload, http_wrk.sh),
-# BENCH_SKIP_EXEC=1 (the exec plugin's 100 jobs, exec_jobs.sh).
+# BENCH_SKIP_EXEC=1 (the exec plugin's 100 jobs, exec_jobs.sh),
+# BENCH_SKIP_STATSD=1 (the statsd workload against collectd, statsd.sh).
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
 set -u
@@ -79,6 +80,12 @@ fi
 # EXEC_JOBS; BENCH_SKIP_EXEC=1 skips it).
 if [ "${BENCH_SKIP_EXEC:-0}" != 1 ]; then
     BENCH_BUILD=$B TICKD=$TICKD TICK_PLUGINS=$TICK_PLUGINS "$(dirname "$0")/exec_jobs.sh" || status=1
+fi
+
+# The statsd workload: tickd's statsd plugin against collectd's
+# (statsd.sh; STATSD_ROUNDS; BENCH_SKIP_STATSD=1 skips it).
+if [ "${BENCH_SKIP_STATSD:-0}" != 1 ]; then
+    BENCH_BUILD=$B TICKD=$TICKD TICK_PLUGINS=$TICK_PLUGINS "$(dirname "$0")/statsd.sh" || status=1
 fi
 
 [ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"

@@ -33,6 +33,8 @@ struct acceptor {
 
 struct tick_server {
     tick_link in_link;           /* in instance->servers */
+    void *owned;                 /* freed with it (none for a TCP server) */
+    void *user;                  /* tick_server_set_user() */
     tick_instance *in;
     tick_loop *loop;
     struct tick_server_config cfg;
@@ -245,6 +247,7 @@ int tick_server_start(tick_instance *in, const struct tick_server_config *cfg,
     srv->in = in;
     srv->loop = tick_instance_loop(in);
     srv->cfg = *cfg;
+    srv->user = cfg->user;
     if (!srv->cfg.max_conns)
         srv->cfg.max_conns = DEFAULT_MAX_CONNS;
     if (!srv->cfg.first_request_grace)
@@ -286,12 +289,21 @@ void tick_server_set_max_conns(tick_server *srv, unsigned max_conns)
 }
 
 unsigned tick_server_max_conns(const tick_server *srv) { return srv->cfg.max_conns; }
-void *tick_server_user(const tick_server *srv) { return srv->cfg.user; }
 const char *tick_server_addresses(const tick_server *srv) { return srv->addrs; }
 
 const char *tick_server_address(const tick_server *srv, unsigned i)
 {
     return i < srv->nacc ? tick_lease_address(srv->acc[i].lease) : NULL;
+}
+
+void tick_server_set_user(tick_server *srv, void *user)
+{
+    srv->user = user;
+}
+
+void *tick_server_user(const tick_server *srv)
+{
+    return srv ? srv->user : NULL;
 }
 
 void tick_server_get_stats(const tick_server *srv, tick_server_stats *out)
@@ -314,16 +326,22 @@ struct dgram_rx {
 
 struct tick_dgram_server {
     tick_link in_link;           /* in instance->servers (the same list) */
+    void *owned;                 /* the big buffers, if any: freed with it */
     tick_dgram_fn fn;
     void *user;
     uint64_t datagrams, batches;
-    unsigned nrx;
+    unsigned nrx, nended;
+    void (*ended)(void *user);
+    size_t max;                  /* bytes per datagram buffer */
     struct dgram_rx rx[TICK_LISTEN_MAX];
     /* one batch's buffers, shared by the receive tasks (one runs at once) */
     struct mmsghdr hdr[TICK_DGRAM_BATCH];
     struct iovec iov[TICK_DGRAM_BATCH];
     struct sockaddr_storage from[TICK_DGRAM_BATCH];
     tick_dgram msg[TICK_DGRAM_BATCH];
+    char *big;                   /* TICK_DGRAM_BATCH * max when max > TICK_DGRAM_MAX
+                                  * (calloc'd: pages a short datagram never
+                                  * reaches are never touched) */
     char buf[TICK_DGRAM_BATCH][TICK_DGRAM_MAX];
 };
 
@@ -332,7 +350,7 @@ static void dgram_batches(tick_dgram_server *d, int fd)
 {
     for (;;) {
         for (unsigned i = 0; i < TICK_DGRAM_BATCH; i++) {
-            d->iov[i] = (struct iovec){ d->buf[i], TICK_DGRAM_MAX };
+            d->iov[i] = (struct iovec){ d->big ? d->big + i * d->max : d->buf[i], d->max };
             d->hdr[i].msg_hdr = (struct msghdr){
                 .msg_name = &d->from[i], .msg_namelen = sizeof d->from[i],
                 .msg_iov = &d->iov[i], .msg_iovlen = 1 };
@@ -345,7 +363,7 @@ static void dgram_batches(tick_dgram_server *d, int fd)
         }
         for (int i = 0; i < n; i++)
             d->msg[i] = (tick_dgram){
-                .data = d->buf[i], .len = d->hdr[i].msg_len,
+                .data = d->iov[i].iov_base, .len = d->hdr[i].msg_len,
                 .truncated = (d->hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0,
                 .peer = (struct sockaddr *)&d->from[i],
                 .peer_len = d->hdr[i].msg_hdr.msg_namelen };
@@ -367,8 +385,11 @@ static int dgram_step(tick_task *t)
         TICK_AWAIT(t, tick_lease_readable(r->lease), rc);
         if (rc == -ECANCELED)
             TICK_FAIL(t, rc);
-        if (rc == -ESHUTDOWN)
+        if (rc == -ESHUTDOWN) {
+            if (++r->d->nended == r->d->nrx && r->d->ended)
+                r->d->ended(r->d->user);
             TICK_RETURN(t, 0);
+        }
         if (rc < 0) {
             TICK_AWAIT(t, tick_sleep(tick_task_loop(t), ACCEPT_RETRY), rc);
             if (rc == -ECANCELED)
@@ -385,18 +406,32 @@ static const tick_task_class dgram_class = { .step = dgram_step };
 int tick_dgram_server_start(tick_instance *in, const char *listen, tick_dgram_fn fn,
                             void *user, tick_dgram_server **out)
 {
+    return tick_dgram_server_start_cfg(in, &(struct tick_dgram_config){
+        .listen = listen, .fn = fn, .user = user }, out);
+}
+
+int tick_dgram_server_start_cfg(tick_instance *in, const struct tick_dgram_config *cfg,
+                                tick_dgram_server **out)
+{
     tick_lease *leases[TICK_LISTEN_MAX];
     tick_dgram_server *d;
     int n;
 
-    if (!in || !listen || !fn || !out)
+    if (!in || !cfg || !cfg->listen || !cfg->fn || !out ||
+        cfg->max_datagram > TICK_DGRAM_MAX_LIMIT)
         return in ? tick_instance_error(in, "bad datagram server arguments") : -EINVAL;
     if (!(d = tick__calloc(1, sizeof *d)))
         return tick_instance_error(in, "out of memory"), -ENOMEM;
-    d->fn = fn;
-    d->user = user;
+    d->fn = cfg->fn;
+    d->user = cfg->user;
+    d->ended = cfg->ended;
+    d->max = cfg->max_datagram ? cfg->max_datagram : TICK_DGRAM_MAX;
     tick_list_append(&in->servers, &d->in_link);
-    n = tick_instance_listen_list(in, listen, SOCK_DGRAM, leases, TICK_LISTEN_MAX);
+    if (d->max > TICK_DGRAM_MAX) {
+        if (!(d->big = d->owned = tick__calloc(TICK_DGRAM_BATCH, d->max)))
+            return tick_instance_error(in, "out of memory"), -ENOMEM;
+    }
+    n = tick_instance_listen_list(in, cfg->listen, SOCK_DGRAM, leases, TICK_LISTEN_MAX);
     if (n < 0)
         return n;
     for (int i = 0; i < n; i++) {
@@ -414,6 +449,11 @@ int tick_dgram_server_start(tick_instance *in, const char *listen, tick_dgram_fn
     return 0;
 }
 
+int tick_dgram_server_fileno(const tick_dgram_server *d, unsigned i)
+{
+    return d && i < d->nrx ? tick_lease_fileno(d->rx[i].lease) : -1;
+}
+
 void tick_dgram_server_counts(const tick_dgram_server *d, uint64_t *datagrams,
                               uint64_t *batches)
 {
@@ -423,12 +463,15 @@ void tick_dgram_server_counts(const tick_dgram_server *d, uint64_t *datagrams,
         *batches = d->batches;
 }
 
-/* Both kinds start with their in_link: free them alike. */
+/* Both kinds start with their in_link, then owned: free them alike. */
+struct server_head { tick_link in_link; void *owned; };
+
 void tickd_server_free_instance(tick_instance *in)
 {
     while (in->servers.next && !tick_list_empty(&in->servers)) {
         tick_link *l = in->servers.next;
         tick_link_remove(l);
+        free(((struct server_head *)l)->owned);
         free(l);
     }
 }

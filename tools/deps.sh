@@ -28,8 +28,8 @@ pkgs=""
 for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
-    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus curl" ;;
-    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev nginx wrk" ;;
+    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus curl python3" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev nginx wrk collectd-core libmicrohttpd12 libprotobuf-c1" ;;
     fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac

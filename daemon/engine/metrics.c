@@ -130,6 +130,12 @@ struct tick_metrics_cursor {
 };
 
 static tick_link names = TICK_LINK_INIT(names);
+/* The same entries in a sorted array, for binary search: registering N
+ * names is O(N log N) comparisons, not O(N^2) list walks (statsd makes a
+ * family per metric name: 10,000 and more). An insert or removal moves
+ * the pointers after it (memmove: cheap, but O(N) bytes). */
+static struct mname **nsorted;
+static size_t nsorted_n, nsorted_cap;
 static tick_link tops = TICK_LINK_INIT(tops);
 static tick_link *obuckets;
 static size_t onbuckets, nowners, nfamilies;
@@ -222,9 +228,34 @@ static void series_add(tick_metric_family *f, tick_metric *m)
         index_grow(f, f->hnb ? f->hnb * 4 : 32);
 }
 
+/* The first index whose name is >= name (upper: > name). */
+static size_t nsorted_bound(const char *name, bool upper)
+{
+    size_t lo = 0, hi = nsorted_n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(nsorted[mid]->name, name);
+        if (c < 0 || (upper && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static void mname_maybe_free(struct mname *mn)
 {
     if (mn->live == 0 && mn->refs == 0 && tick_list_empty(&mn->regs)) {
+        for (size_t i = nsorted_bound(mn->name, false); i < nsorted_n; i++)
+            if (nsorted[i] == mn) {
+                memmove(nsorted + i, nsorted + i + 1, (nsorted_n - i - 1) * sizeof *nsorted);
+                if (--nsorted_n == 0) {     /* nothing left: no memory held */
+                    free(nsorted);
+                    nsorted = NULL;
+                    nsorted_cap = 0;
+                }
+                break;
+            }
         tick_link_remove(&mn->link);
         free(mn);
     }
@@ -605,12 +636,11 @@ void tick__metrics_scope_close(tick_scope *s)
  * type or HELP, and its successor's; the newest rule shows one. */
 static struct mname *mname_find(const tick_metric_family *f)
 {
-    for (tick_link *l = names.next; l != &names; l = l->next) {
-        struct mname *mn = tick_container_of(l, struct mname, link);
-        int c = strcmp(mn->name, f->name);
-        if (c > 0)
+    for (size_t i = nsorted_bound(f->name, false); i < nsorted_n; i++) {
+        struct mname *mn = nsorted[i];
+        if (strcmp(mn->name, f->name) != 0)
             break;
-        if (c == 0 && mn->live && mn->type == f->type && strcmp(mn->help, f->help) == 0)
+        if (mn->live && mn->type == f->type && strcmp(mn->help, f->help) == 0)
             return mn;
     }
     return NULL;
@@ -619,6 +649,14 @@ static struct mname *mname_find(const tick_metric_family *f)
 static struct mname *mname_new(const tick_metric_family *f)
 {
     size_t nl = strlen(f->name) + 1, hl = strlen(f->help) + 1;
+    if (nsorted_n == nsorted_cap) {
+        size_t cap = nsorted_cap ? nsorted_cap * 2 : 256;
+        struct mname **ns = tick__realloc(nsorted, cap * sizeof *ns);
+        if (!ns)
+            return NULL;
+        nsorted = ns;
+        nsorted_cap = cap;
+    }
     struct mname *mn = tick__calloc(1, sizeof *mn + nl + hl);
     if (!mn)
         return NULL;
@@ -630,12 +668,11 @@ static struct mname *mname_new(const tick_metric_family *f)
     tick_link_init(&mn->regs);
     /* after every name <= it: a replacement of a dead one of the same name
      * comes after it, in the order cursors walk */
-    tick_link *at = &names;
-    for (tick_link *l = names.next; l != &names; l = l->next)
-        if (strcmp(tick_container_of(l, struct mname, link)->name, f->name) > 0) {
-            at = l;
-            break;
-        }
+    size_t pos = nsorted_bound(f->name, true);
+    tick_link *at = pos < nsorted_n ? &nsorted[pos]->link : &names;
+    memmove(nsorted + pos + 1, nsorted + pos, (nsorted_n - pos) * sizeof *nsorted);
+    nsorted[pos] = mn;
+    nsorted_n++;
     /* insert before at */
     mn->link.next = at;
     mn->link.prev = at->prev;
@@ -655,25 +692,23 @@ static bool older_incarnation(const tick_metric_family *g, const struct mowner *
     return a && b && a != b && a->seq < b->seq && strcmp(a->label, b->label) == 0;
 }
 
-static bool owner_has(const struct mowner *x, const char *name)
-{
-    for (const tick_link *k = x->fams.next; k != &x->fams; k = k->next) {
-        const tick_metric_family *g = tick_container_of(k, tick_metric_family, olink);
-        if (!g->dead && !g->slot && strcmp(g->name, name) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Does o's instance (every scope under its top; the root scope alone
  * for the daemon's) have a live registered family named name? */
 static bool instance_has(const struct mowner *o, const char *name)
 {
-    if (!o->top)
-        return owner_has(o, name);
-    for (const tick_link *l = o->top->owners.next; l != &o->top->owners; l = l->next)
-        if (owner_has(tick_container_of(l, struct mowner, tlink), name))
-            return true;
+    /* through the name's entries (the families of that name, few), not
+     * the instance's families (statsd: thousands) */
+    for (size_t i = nsorted_bound(name, false); i < nsorted_n; i++) {
+        const struct mname *mn = nsorted[i];
+        if (strcmp(mn->name, name) != 0)
+            break;
+        for (const tick_link *r = mn->regs.next; r != &mn->regs; r = r->next) {
+            const tick_metric_family *g = tick_container_of(r, tick_metric_family, nlink);
+            if (!g->dead && !g->slot &&
+                (o->top ? g->owner->top == o->top : g->owner == o))
+                return true;
+        }
+    }
     return false;
 }
 
@@ -686,12 +721,11 @@ static bool instance_has(const struct mowner *o, const char *name)
 static int check_conflict(const tick_metric_family *f, const struct mowner *o,
                           const tick_metric_slot *skip_slot)
 {
-    for (tick_link *l = names.next; l != &names; l = l->next) {
-        struct mname *mn = tick_container_of(l, struct mname, link);
-        int c = strcmp(mn->name, f->name);
-        if (c > 0)
+    for (size_t i = nsorted_bound(f->name, false); i < nsorted_n; i++) {
+        struct mname *mn = nsorted[i];
+        if (strcmp(mn->name, f->name) != 0)
             break;
-        if (c || !mn->live || (mn->type == f->type && strcmp(mn->help, f->help) == 0))
+        if (!mn->live || (mn->type == f->type && strcmp(mn->help, f->help) == 0))
             continue;
         for (tick_link *r = mn->regs.next; r != &mn->regs; r = r->next) {
             const tick_metric_family *g = tick_container_of(r, tick_metric_family, nlink);

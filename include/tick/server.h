@@ -144,7 +144,10 @@ TICK_API int tick_server_start(tick_instance *in, const struct tick_server_confi
 TICK_API void tick_server_set_max_conns(tick_server *srv, unsigned max_conns);
 TICK_API unsigned tick_server_max_conns(const tick_server *srv);
 /* cfg->user, as given to tick_server_start(): a connection's step reaches
- * its instance's data with tick_server_user(tick_conn_of(t)->server). */
+ * its instance's data with tick_server_user(tick_conn_of(t)->server). Or
+ * set it with tick_server_set_user() right after tick_server_start(): no
+ * connection runs before start() returns. */
+TICK_API void tick_server_set_user(tick_server *srv, void *user);
 TICK_API void *tick_server_user(const tick_server *srv);
 TICK_API void tick_server_get_stats(const tick_server *srv, tick_server_stats *out);
 /* The bound addresses ("127.0.0.1:7000, [::1]:7000"), for logs; and the
@@ -178,6 +181,29 @@ typedef struct tick_dgram_server tick_dgram_server;
 TICK_API int tick_dgram_server_start(tick_instance *in, const char *listen,
                                      tick_dgram_fn fn, void *user,
                                      tick_dgram_server **out);
+
+/* The same with options: max_datagram (0: TICK_DGRAM_MAX; at most
+ * TICK_DGRAM_MAX_LIMIT) sizes each of the batch's buffers, so a larger
+ * one (statsd: 64 KiB datagrams) is received whole, and a longer one is
+ * truncated (flagged) at that size. The buffers are
+ * allocated once, at start; the pages a short datagram does not reach
+ * are never touched (not resident). */
+#define TICK_DGRAM_MAX_LIMIT (1u << 20)
+struct tick_dgram_config {
+    const char *listen;          /* "HOST:PORT[, ...]" (tick/listen.h) */
+    tick_dgram_fn fn;
+    void *user;
+    size_t max_datagram;
+    /* optional: called (with user) once every lease has ended (a reload
+     * retired the incarnation; not on a cancel): the cue to stop what
+     * else keeps the instance from draining, a periodic timer say */
+    void (*ended)(void *user);
+};
+TICK_API int tick_dgram_server_start_cfg(tick_instance *in, const struct tick_dgram_config *cfg,
+                                         tick_dgram_server **out);
+/* The socket of the i-th lease (for setsockopt: SO_RCVBUF), -1 past the
+ * last. The daemon's: do not close it. */
+TICK_API int tick_dgram_server_fileno(const tick_dgram_server *d, unsigned i);
 /* datagrams received, batches (recvmmsg calls that returned some) */
 TICK_API void tick_dgram_server_counts(const tick_dgram_server *d, uint64_t *datagrams,
                                        uint64_t *batches);
