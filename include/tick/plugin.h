@@ -108,7 +108,12 @@
 extern "C" {
 #endif
 
-#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.1: keys (tick/config.h);
+#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.1: descriptor keys (tick/config.h)
+                                     and description; new functions: the
+                                     SDK (stream.h, server.h), metrics.h,
+                                     tick_instance_set_ready, tick_spawn_in
+                                     (a 3.1 plugin using them refuses to
+                                     load on a 3.0 daemon: undefined symbol);
                                      3.0: tick_task's own flags, resume offset;
                                      descriptor flags and reconfigure();
                                      2.0: scopes (tick_task, tick_handle) */
