@@ -112,8 +112,7 @@ extern "C" {
                                      and description; new functions: the
                                      SDK (stream.h, server.h), metrics.h,
                                      tick_instance_set_ready, tick_spawn_in
-                                     (a 3.1 plugin using them refuses to
-                                     load on a 3.0 daemon: undefined symbol);
+                                     (a 3.0 daemon refuses a 3.1 plugin);
                                      3.0: tick_task's own flags, resume offset;
                                      descriptor flags and reconfigure();
                                      2.0: scopes (tick_task, tick_handle) */
