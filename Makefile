@@ -110,11 +110,13 @@ $(TICKD): $(DAEMON_OBJ) $(LIBTICK)
 	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(DAEMON_OBJ) -Wl,--whole-archive $(LIBTICK) -Wl,--no-whole-archive $(INIH_LIBS) $(SYS_LIBS)
 
 # Plugins are built exactly as an outside author would: public headers
-# only, symbols left undefined for the daemon to provide.
+# only, symbols left undefined for the daemon to provide; libm is the
+# plugin's own (the daemon does not link it: clang calls floor() where
+# gcc inlines it, and the statsd plugin then failed to load).
 $(BUILD)/plugins/%.so: $(wildcard plugins/*/*.c) $(wildcard include/tick/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(OPT) $(DEBUG) $(WARN) -fPIC -shared -Iinclude $(CFLAGS) $(filter-out -fsanitize%,$(LDFLAGS)) \
-	    -o $@ $(wildcard plugins/$*/*.c)
+	    -o $@ $(wildcard plugins/$*/*.c) -lm
 	chmod 0755 $@
 
 # Fixture plugins for the e2e error cases: tests/plugins/NAME/*.c built
