@@ -12,6 +12,8 @@
 # the make fuzz harnesses. prometheus brings promtool, whose `check
 # metrics` judges the /metrics text (tests skip with the reason without it);
 # libhttp-parser-dev is the HTTP parser the bench compares ours with.
+# redis-tools (redis-cli, redis-benchmark) are the kv plugin's clients and
+# redis-server its peer: the e2e tests run the same script against both.
 set -eu
 
 list=false
@@ -25,8 +27,8 @@ pkgs=""
 for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
-    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus" ;;
-    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev" ;;
+    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus redis-tools redis-server" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev redis-tools redis-server" ;;
     fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac
