@@ -170,6 +170,17 @@ TICK_API void tick_instance_set_status(tick_instance *in, const char *fmt, ...)
         status_hook();
 }
 
+TICK_API void tick_instance_set_ready(tick_instance *in, bool ready, const char *reason)
+{
+    if (!in)
+        return;
+    in->unready = !ready;
+    snprintf(in->ready_reason, sizeof in->ready_reason, "%s", reason ? reason : "");
+    for (char *p = in->ready_reason; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
 void tickd_instance_set_status_hook(void (*fn)(void)) { status_hook = fn; }
 
 /* ---- calling into the plugin ---------------------------------------- */

@@ -60,6 +60,8 @@ struct tick_instance {
     uint64_t tasks_failed;
     char err[512];              /* tick_instance_error() text */
     char status[160];           /* tick_instance_set_status() text */
+    bool unready;               /* tick_instance_set_ready(false): starts ready */
+    char ready_reason[160];     /* its reason ("" when ready) */
 };
 
 /* Load and configure an instance of sec. 0, or < 0 with err set and

@@ -505,6 +505,8 @@ void tickd_status_instance_get(tick_instance *in, struct tickd_status_instance *
         .handles_run = st.handles_run,
         .bytes_in = st.bytes_in,
         .bytes_out = st.bytes_out,
+        .ready = !in->unready,
+        .ready_reason = in->ready_reason,
     };
 }
 
@@ -593,6 +595,8 @@ size_t tickd_status_json(char *buf, size_t cap)
         jstr(&j, si.state);
         JLIT(&j, ",\"status\":");
         jstr(&j, si.status);
+        jprintf(&j, ",\"ready\":%s,\"ready_reason\":", si.ready ? "true" : "false");
+        jstr(&j, si.ready_reason);
         jprintf(&j, ",\"up_seconds\":%.3f,\"handler_seconds\":%.6f,\"pool_cpu_seconds\":%.6f",
                 si.up_seconds, si.handler_seconds, si.pool_cpu_seconds);
         jprintf(&j, ",\"tasks\":%llu,\"fds\":%llu,\"child_scopes\":%llu",
@@ -607,6 +611,41 @@ size_t tickd_status_json(char *buf, size_t cap)
     if (cap)
         buf[j.len < cap ? j.len : cap - 1] = '\0';
     return j.len;
+}
+
+bool tickd_health(char *why, size_t cap)
+{
+    struct jbuf j = { why, why ? cap : 0, 0 };
+    unsigned bad = 0;
+
+    for (tick_instance *in = NULL; (in = tickd_instance_next(in));) {
+        const char *what;
+        if (in->retiring || in->state == TICKD_INSTANCE_CONFIGURED)
+            continue;   /* an old incarnation draining; a reload's candidate */
+        if (in->state == TICKD_INSTANCE_RUNNING && !in->unready)
+            continue;
+        if (in->state == TICKD_INSTANCE_RUNNING)
+            what = "not ready";
+        else if (in->state == TICKD_INSTANCE_FAILED)
+            what = "failed";
+        else
+            what = "stopping";
+        if (bad < 4)
+            jprintf(&j, "%splugin:%s: %s%s%s", bad ? "; " : "", in->conf->name, what,
+                    in->unready && in->ready_reason[0] ? ": " : "",
+                    in->unready ? in->ready_reason : "");
+        else if (bad == 4)
+            JLIT(&j, "; ...");
+        bad++;
+    }
+    if (j.cap)
+        why[j.len < j.cap ? j.len : j.cap - 1] = '\0';
+    return bad == 0;
+}
+
+TICK_API bool tick_daemon_health(char *why, size_t cap)
+{
+    return tickd_health(why, cap);
 }
 
 TICK_API size_t tick_daemon_status_json(char *buf, size_t cap)

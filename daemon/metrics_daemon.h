@@ -45,6 +45,8 @@ struct tickd_status_instance {
     double handler_seconds, pool_cpu_seconds;
     uint64_t tasks, fds, child_scopes, task_failures, handles_run;
     uint64_t bytes_in, bytes_out;
+    bool ready;                   /* tick_instance_set_ready() */
+    const char *ready_reason;
 };
 
 void tickd_status_get(struct tickd_status *st);
@@ -56,5 +58,8 @@ void tickd_status_instance_get(tick_instance *in, struct tickd_status_instance *
 /* The whole status as one JSON object into buf (snprintf's contract:
  * the length it needs, the text cut at cap - 1 and NUL-terminated). */
 size_t tickd_status_json(char *buf, size_t cap);
+/* Health: true when every instance that is not being retired runs and
+ * is ready; else false and why (the first few culprits, "; "-joined). */
+bool tickd_health(char *why, size_t cap);
 
 #endif

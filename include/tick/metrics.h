@@ -211,6 +211,11 @@ TICK_API void tick_metrics_render_end(tick_metrics_cursor *c);
  * pool CPU seconds, bytes. snprintf's contract: returns the length
  * needed; writes at most cap bytes, NUL-terminated. */
 TICK_API size_t tick_daemon_status_json(char *buf, size_t cap);
+/* In tickd only: true when every instance (old incarnations a reload is
+ * retiring aside) runs and is ready (tick_instance_set_ready); else false
+ * and the reason in why ("plugin:kv: not ready: loading", "; "-joined),
+ * NUL-terminated within cap (why NULL or cap 0: no text). */
+TICK_API bool tick_daemon_health(char *why, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -180,6 +180,13 @@ TICK_API int tick_instance_error(tick_instance *in, const char *fmt, ...)
 TICK_API void tick_instance_set_status(tick_instance *in, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Readiness: an instance that runs but cannot serve yet (kv loading its
+ * data file) says so; the http plugin's /healthz then answers 503 with
+ * the reason and /status shows it. Every instance starts ready. reason
+ * (NULL ok) is copied (at most 159 bytes), newlines become spaces.
+ * Loop-thread-only. */
+TICK_API void tick_instance_set_ready(tick_instance *in, bool ready, const char *reason);
+
 /* Log levels are syslog's. */
 enum {
     TICK_LOG_ERR = 3, TICK_LOG_WARNING = 4, TICK_LOG_NOTICE = 5,

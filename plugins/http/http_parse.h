@@ -117,6 +117,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Hidden in the plugin's .so (it exports only its descriptor). */
+#pragma GCC visibility push(hidden)
+
 /* Returned while the head (or a chunked body) needs more bytes. Errors
  * are the negated HTTP status to answer: -400, -413, -414, -431, -505. */
 #define HTTP_INCOMPLETE (-1)
@@ -210,5 +213,7 @@ void http_chunked_init(struct http_chunked *st, uint64_t max_body);
  */
 int http_chunked_skip(struct http_chunked *st, const char *buf, size_t len,
                       size_t *consumed);
+
+#pragma GCC visibility pop
 
 #endif

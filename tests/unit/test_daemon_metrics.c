@@ -245,6 +245,20 @@ START_TEST(instance_families)
     ck_assert_str_eq(si.name, "b");
     ck_assert_str_eq(si.module, "heartbeat");
     ck_assert_str_eq(si.state, "running");
+    ck_assert(si.ready);
+
+    /* readiness (tick_instance_set_ready): health and status show it */
+    char why[256];
+    ck_assert(tick_daemon_health(why, sizeof why));
+    ck_assert_str_eq(why, "");
+    tick_instance_set_ready(b, false, "loading\n12%");
+    ck_assert(!tick_daemon_health(why, sizeof why));
+    ck_assert_str_eq(why, "plugin:b: not ready: loading 12%");
+    tickd_status_json(json, sizeof json);
+    HAS(json, "\"ready\":false,\"ready_reason\":\"loading 12%\"");
+    ck_assert(!tick_daemon_health(NULL, 0));
+    tick_instance_set_ready(b, true, NULL);
+    ck_assert(tick_daemon_health(why, sizeof why));
 
     size_t before = tick__metrics_family_count();
     stop(a2);
