@@ -111,7 +111,7 @@ $(TICKD): $(DAEMON_OBJ) $(LIBTICK)
 
 # Plugins are built exactly as an outside author would: public headers
 # only, symbols left undefined for the daemon to provide.
-$(BUILD)/plugins/%.so: $(wildcard plugins/*/*.c) $(wildcard include/tick/*.h)
+$(BUILD)/plugins/%.so: $(wildcard plugins/*/*.c) $(wildcard plugins/*/*.h) $(wildcard include/tick/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(OPT) $(DEBUG) $(WARN) -fPIC -shared -Iinclude $(CFLAGS) $(filter-out -fsanitize%,$(LDFLAGS)) \
 	    -o $@ $(wildcard plugins/$*/*.c)
