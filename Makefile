@@ -200,6 +200,12 @@ FUZZ_SRC_fuzz_config   := daemon/config.c daemon/parse.c $(FUZZ_LOG_SRC)
 FUZZ_LIBS_fuzz_config  := $(INIH_CFLAGS) $(INIH_LIBS)
 FUZZ_SRC_fuzz_control  := daemon/ctlproto.c
 FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
+# kv: the RESP parser; the AOF loader with the commands (SDK calls stubbed)
+FUZZ_SRC_fuzz_resp     := plugins/kv/resp.c
+FUZZ_SRC_fuzz_aof      := plugins/kv/aof_replay.c plugins/kv/resp.c plugins/kv/dict.c \
+                          plugins/kv/db.c plugins/kv/glob.c plugins/kv/out.c plugins/kv/cmd.c \
+                          plugins/kv/cmd_str.c plugins/kv/cmd_keys.c plugins/kv/cmd_coll.c \
+                          plugins/kv/cmd_server.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -208,6 +214,7 @@ $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(
 endef
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_RULE,$(f))))
 $(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
+$(BUILD)/fuzz/fuzz_resp $(BUILD)/fuzz/fuzz_aof: $(wildcard plugins/kv/*.h)
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \

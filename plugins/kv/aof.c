@@ -45,8 +45,6 @@ struct kv_aof {
     uint64_t t_load;
 };
 
-static uint64_t loaded_cmds;
-
 static uint64_t mono_ns(void)
 {
     struct timespec ts;
@@ -243,44 +241,6 @@ static const tick_task_class sync_class = { .step = sync_step, .free = NULL };
 
 /* ---- loading ---- */
 
-size_t aof_replay(kv *k, const char *buf, size_t len, bool at_eof, unsigned max_cmds,
-                  bool *corrupt)
-{
-    static resp_cmd cmd;                 /* the loader is one at a time */
-    static kv_out out;                   /* no sink: replies dropped */
-    struct resp_limits lim = { .max_bulk = 512ll << 20, .max_multibulk = 1 << 24 };
-    size_t off = 0;
-
-    *corrupt = false;
-    if (!cmd.argv && resp_cmd_init(&cmd) < 0)
-        return 0;
-    k->db.now_ms = kv_now_ms();
-    while (off < len && max_cmds--) {
-        if (buf[off] != '*') {           /* records are multibulk only */
-            *corrupt = true;
-            break;
-        }
-        int rc = resp_parse(&cmd, buf + off, len - off, &lim);
-        if (rc == RESP_NEED) {
-            if (at_eof)
-                *corrupt = true;
-            break;
-        }
-        if (rc == RESP_ERROR) {
-            *corrupt = true;
-            break;
-        }
-        if (rc == RESP_CMD) {
-            kv_ctx c = { .kv = k, .db = &k->db, .out = &out, .argc = cmd.argc,
-                         .argv = cmd.argv, .len = cmd.len };
-            kv_exec(&c);
-            loaded_cmds++;
-        }
-        off += cmd.used;
-    }
-    return off;
-}
-
 static intptr_t do_pread(void *arg)
 {
     struct kv_aof *a = arg;
@@ -298,7 +258,7 @@ static void load_done(struct kv_aof *a)
     a->lbuf = NULL;
     tick_instance_set_ready(k->in, true, NULL);
     tick_log(TICK_LOG_NOTICE, "aof: loaded %llu commands, %zu keys, %llu bytes in %.3f s",
-             (unsigned long long)(loaded_cmds - a->loaded_cmds), k->db.d.count,
+             (unsigned long long)(aof_replayed - a->loaded_cmds), k->db.d.count,
              (unsigned long long)a->loff, (double)(mono_ns() - a->t_load) / 1e9);
 }
 
@@ -312,7 +272,7 @@ static int load_step(tick_task *t)
     intptr_t rc;
     TICK_BEGIN(t);
     a->t_load = mono_ns();
-    a->loaded_cmds = loaded_cmds;
+    a->loaded_cmds = aof_replayed;
     if (!(a->lbuf = malloc(LOAD_SLICE * 4 + (64u << 20))))
         TICK_FAIL(t, -ENOMEM);
     for (;;) {

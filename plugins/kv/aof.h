@@ -46,6 +46,9 @@ int aof_rewriting(const struct kv_aof *a);
 size_t aof_replay(kv *k, const char *buf, size_t len, bool at_eof, unsigned max_cmds,
                   bool *corrupt);
 
+/* commands replayed so far (all instances) */
+extern uint64_t aof_replayed;
+
 #pragma GCC visibility pop
 
 #endif
