@@ -10,7 +10,8 @@
 # ECHO_SECS (measured seconds per round, 5), ECHO_WARM (1), ECHO_CONNS
 # (50), ECHO_ROUNDS (rounds, each tickd then raw; best clean round kept, 4),
 # HTTP_ROUNDS (HTTP parser rounds, 9), BENCH_SKIP_MICRO=1,
-# BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_ECHO=1.
+# BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_RESP=1 (bench/resp.sh),
+# BENCH_SKIP_ECHO=1.
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
 set -u
@@ -65,6 +66,11 @@ if [ "${BENCH_SKIP_HTTP:-0}" != 1 ]; then
     echo "== HTTP request parser: ours against libhttp-parser-dev (pinned to cpu $SERVER_CPU;" \
          "median of ${HTTP_ROUNDS:-9} rounds, sides alternating)"
     taskset -c "$SERVER_CPU" "$B/http_parse" -r "${HTTP_ROUNDS:-9}" || status=1
+fi
+
+# The RESP workload (kv vs redis-server vs raw_resp): bench/resp.sh.
+if [ "${BENCH_SKIP_RESP:-0}" != 1 ]; then
+    "$(dirname "$0")/resp.sh" || status=1
 fi
 
 [ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"
