@@ -15,35 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aof.h"
+#include "aof_impl.h"
 
 #define LOAD_SLICE (1u << 20)            /* bytes parsed per loader step */
 #define LOAD_BUDGET_NS (2 * 1000 * 1000) /* loop time per loader step */
 
-struct kv_aof {
-    kv *k;
-    int fd, mode;
-    char *buf;                           /* records not written yet */
-    size_t len, cap;
-    uint64_t size, base_size;            /* in the file now; after load */
-    uint64_t written, synced;            /* write generations */
-    bool werr_logged;
-    /* syncer */
-    tick_task sync_task;
-    tick_future *kick;                   /* the syncer sleeps on it */
-    tick_future *waiters;                /* always: the next sync's */
-    tick_future *batch;                  /* the in-flight sync's */
-    uint64_t sync_gen;
-    uint64_t t0;
-    /* loader */
-    tick_task load_task;
-    char *lbuf;
-    size_t lhave;                        /* bytes in lbuf */
-    uint64_t loff;                       /* file offset of lbuf[0] */
-    uint64_t fsize;
-    uint64_t loaded_cmds;
-    uint64_t t_load;
-};
+
 
 static uint64_t mono_ns(void)
 {
@@ -60,6 +37,9 @@ int aof_open(kv *k, const char *path, int mode, struct kv_aof **out)
         return -ENOMEM;
     a->k = k;
     a->mode = mode;
+    a->rw_fd = -1;
+    a->old_fd = -1;
+    snprintf(a->path, sizeof a->path, "%s", path);
     a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
     if (a->fd < 0 || fstat(a->fd, &st) < 0) {
         int e = errno;
@@ -86,6 +66,8 @@ void aof_close(struct kv_aof *a)
             fdatasync(a->fd);            /* a clean stop loses nothing */
         close(a->fd);
     }
+    if (a->old_fd >= 0)
+        close(a->old_fd);
     /* the tasks ended with the scope: drop the futures they left */
     tick_future *fs[] = { a->kick, a->waiters, a->batch };
     for (int i = 0; i < 3; i++)
@@ -94,6 +76,7 @@ void aof_close(struct kv_aof *a)
                 tick_future_set_error(fs[i], -ECANCELED);
             tick_future_unref(fs[i]);
         }
+    aof_rewrite_free(a);
     free(a->buf);
     free(a->lbuf);
     free(a);
@@ -138,6 +121,7 @@ void aof_append(struct kv_aof *a, int argc, const char *const *argv, const size_
         *p++ = '\n';
     }
     a->len = (size_t)(p - a->buf);
+    aof_rewrite_log(a, argc, argv, len);
 }
 
 int aof_write(struct kv_aof *a)
@@ -228,6 +212,10 @@ static int sync_step(tick_task *t)
         if (rc < 0)
             tick_log(TICK_LOG_ERR, "aof: fdatasync: %s", strerror((int)-rc));
         a->synced = a->sync_gen;
+        if (a->old_fd >= 0) {
+            close(a->old_fd);            /* rewritten away; the new fd syncs next */
+            a->old_fd = -1;
+        }
         if (a->batch) {
             tick_future_set_result(a->batch, rc);
             tick_future_unref(a->batch);
@@ -337,6 +325,7 @@ static const tick_task_class load_class = { .step = load_step, .free = NULL };
 int aof_start(struct kv_aof *a)
 {
     tick_loop *loop = tick_instance_loop(a->k->in);
+    a->scope = tick_scope_current(loop);  /* start(): the instance's */
     if (a->fsize) {
         a->k->loading = true;
         tick_instance_set_ready(a->k->in, false, "kv: loading the append-only file");
@@ -351,4 +340,4 @@ int aof_start(struct kv_aof *a)
 
 uint64_t aof_size(const struct kv_aof *a) { return a ? a->size : 0; }
 uint64_t aof_base_size(const struct kv_aof *a) { return a ? a->base_size : 0; }
-int aof_rewriting(const struct kv_aof *a) { (void)a; return 0; }
+int aof_rewriting(const struct kv_aof *a) { return a && a->rewriting; }

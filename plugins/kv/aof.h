@@ -46,6 +46,15 @@ int aof_rewriting(const struct kv_aof *a);
 size_t aof_replay(kv *k, const char *buf, size_t len, bool at_eof, unsigned max_cmds,
                   bool *corrupt);
 
+/* Background rewrite (aof_rewrite.c): start one (0, -EBUSY...), or
+ * when the file grew past growth percent of its base and min bytes. */
+int aof_rewrite_start(struct kv_aof *a);
+void aof_rewrite_maybe(struct kv_aof *a, unsigned growth, uint64_t min);
+/* kv_exec's hooks around a write command (its key positions) */
+void aof_rewrite_before(struct kv_aof *a, kv_ctx *c, int first, int last, int step);
+void aof_rewrite_after(struct kv_aof *a, kv_ctx *c, int first, int last, int step);
+void aof_rewrite_log(struct kv_aof *a, int argc, const char *const *argv, const size_t *len);
+
 /* commands replayed so far (all instances) */
 extern uint64_t aof_replayed;
 

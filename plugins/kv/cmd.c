@@ -87,6 +87,7 @@ static struct kv_command table[] = {
     { "flushall", cmd_flushdb, -1, W, 0, 0, 0, 0 },
     { "auth", cmd_auth, -2, F_NOAUTH | F_LOADING | F_FAST, 0, 0, 0, 0 },
     { "config", cmd_config, -2, F_LOADING, 0, 0, 0, 0 },
+    { "bgrewriteaof", cmd_bgrewriteaof, 1, 0, 0, 0, 0, 0 },
 };
 #undef W
 #undef M
@@ -177,7 +178,12 @@ void kv_exec(kv_ctx *c)
     }
     c->dirty = 0;
     c->logged = false;
+    bool rw = (cmd->flags & F_WRITE) && k->aof && aof_rewriting(k->aof);
+    if (rw)
+        aof_rewrite_before(k->aof, c, cmd->first, cmd->last, cmd->step);
     cmd->fn(c);
+    if (rw)
+        aof_rewrite_after(k->aof, c, cmd->first, cmd->last, cmd->step);
     cmd->calls++;
     k->st.commands++;
     if (c->dirty && !c->logged && (cmd->flags & F_WRITE))

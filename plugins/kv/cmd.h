@@ -22,7 +22,7 @@ int ld_format(char *buf, size_t cap, long double v);
     X(hset) X(hget) X(hdel) X(hgetall) X(hlen) X(hexists) X(hincrby) X(hmget) \
     X(lpush) X(rpush) X(lpop) X(rpop) X(llen) X(lrange) \
     X(ping) X(echo) X(quit) X(select) X(hello) X(command) X(info) X(client) \
-    X(dbsize) X(flushdb) X(auth) X(config)
+    X(dbsize) X(flushdb) X(auth) X(config) X(bgrewriteaof)
 
 #define X(n) void cmd_##n(kv_ctx *c);
 KV_CMDS(X)

@@ -269,3 +269,20 @@ void cmd_info(kv_ctx *c)
     rp_bulk(c->out, b, n);
     free(b);
 }
+
+void cmd_bgrewriteaof(kv_ctx *c)
+{
+    if (!c->kv->aof) {
+        rp_error(c->out, "ERR no append-only file configured (kv: aof =)");
+        return;
+    }
+    if (aof_rewriting(c->kv->aof)) {
+        rp_error(c->out, "ERR Background append only file rewriting already in progress");
+        return;
+    }
+    if (aof_rewrite_start(c->kv->aof) < 0) {
+        rp_error(c->out, "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
+        return;
+    }
+    rp_status(c->out, "Background append only file rewriting started");
+}

@@ -220,6 +220,8 @@ unsigned db_evict(kv_db *db, size_t limit)
         kv_ent **pp = dict_find(&db->d, ent_key(best), best->klen, best->hash);
         if (!pp)
             break;
+        if (db->on_evict)
+            db->on_evict(db->on_evict_user, *pp);
         db_del(db, pp);
         db->evicted++;
         n++;

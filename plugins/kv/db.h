@@ -29,6 +29,9 @@ typedef struct kv_db {
     uint64_t expired, evicted, hits, misses;
     int64_t now_ms;              /* the clock of the current batch */
     uint32_t lru_clock;          /* seconds */
+    /* called with each evicted entry before it is freed (the AOF logs a DEL) */
+    void (*on_evict)(void *user, kv_ent *e);
+    void *on_evict_user;
 } kv_db;
 
 void db_init(kv_db *db);

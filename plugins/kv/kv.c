@@ -80,6 +80,14 @@ void kv_aof_log(kv *k, int argc, const char *const *argv, const size_t *len)
         aof_append(k->aof, argc, argv, len);
 }
 
+/* An evicted key is gone for the AOF too (replay must not bring it back). */
+static void log_evict(void *user, kv_ent *e)
+{
+    const char *av[] = { "DEL", ent_key(e) };
+    size_t al[] = { 3, e->klen };
+    kv_aof_log(user, 2, av, al);
+}
+
 /* ---- configuration ---- */
 
 static bool loopback(const char *host)
@@ -156,7 +164,7 @@ static kv *kv_of(tick_server *srv)
 }
 
 /* Parse and execute every complete command buffered; the bytes used. */
-static size_t run_batch(kv_client *cl, size_t *need)
+static size_t run_batch(kv_client *cl, size_t *need, bool *line)
 {
     kv *k = cl->kv;
     size_t len, off = 0;
@@ -168,12 +176,17 @@ static size_t run_batch(kv_client *cl, size_t *need)
     kv_ctx c = { .kv = k, .db = &k->db, .cl = cl, .out = &out };
 
     *need = 0;
+    *line = false;
     k->db.now_ms = kv_now_ms();
     k->db.lru_clock = (uint32_t)(k->db.now_ms / 1000);
     while (off < len) {
         int rc = resp_parse(&cl->cmd, p + off, len - off, &lim);
         if (rc == RESP_NEED) {
+            /* the bytes known to be missing; an inline request: up to its
+             * newline (read_until grows the buffer geometrically); else
+             * one byte more than buffered */
             *need = cl->cmd.need ? cl->cmd.need : len - off + 1;
+            *line = cl->cmd.need_line;
             break;
         }
         if (rc == RESP_ERROR) {
@@ -201,6 +214,7 @@ static int conn_step(tick_task *t)
     tick_stream *s = cl->conn.stream;
     intptr_t rc;
     size_t need;
+    bool line;
 
     TICK_BEGIN(t);
     cl->kv = kv_of(cl->conn.server);
@@ -211,17 +225,20 @@ static int conn_step(tick_task *t)
     cl->kv->st.connections++;
     cl->authed = !cl->kv->require_pass;
     for (;;) {
-        if (cl->need)
+        if (cl->need_line)
+            TICK_AWAIT(t, tick_stream_read_until(s, "\n", 1, RESP_INLINE_MAX + 2), rc);
+        else if (cl->need)
             TICK_AWAIT(t, tick_stream_read_exact(s, cl->need), rc);
         else
             TICK_AWAIT(t, tick_stream_read_some(s), rc);
-        if (rc <= 0)
+        if (rc <= 0 && rc != -EMSGSIZE)  /* too long a line: the parser says so */
             break;                       /* EOF, reset, idle timeout, cancel */
         tick_stream_cork(s);
         out.sink = s;
         out.err = 0;
-        tick_stream_consume(s, run_batch(cl, &need));
+        tick_stream_consume(s, run_batch(cl, &need, &line));
         cl->need = need;
+        cl->need_line = line;
         out_flush(&out);
         out.sink = NULL;
         if (cl->kv->aof) {
@@ -268,8 +285,10 @@ static void cron_fire(tick_handle *h)
     if (!k->loading)
         db_expire_cycle(&k->db, 1000 * 1000);    /* at most 1 ms per 100 ms */
     dict_rehash_for(&k->db.d, 1000 * 1000);
-    if (++k->cron_ticks % 10 == 0)
+    if (++k->cron_ticks % 10 == 0) {
         aof_tick(k->aof);
+        aof_rewrite_maybe(k->aof, k->aof_rewrite_growth, k->aof_rewrite_min);
+    }
     tick_timer_repeat(tick_instance_loop(k->in), &k->cron, 100 * TICK_MSEC);
 }
 
@@ -359,6 +378,8 @@ static int kv_start(tick_instance *in)
     k->in = in;
     kv_commands_init();
     db_init(&k->db);
+    k->db.on_evict = log_evict;
+    k->db.on_evict_user = k;
     if (getrandom(&seed, sizeof seed, 0) == sizeof seed)
         dict_seed(seed);
     k->start_ms = (uint64_t)kv_now_ms();

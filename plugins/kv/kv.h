@@ -38,6 +38,7 @@ typedef struct kv_client {
     bool close_after;                /* QUIT, a protocol error */
     bool inited;
     size_t need;                     /* bytes the next read must buffer */
+    bool need_line;                  /* the next read: up to a newline */
 } kv_client;
 
 struct kv_stats {

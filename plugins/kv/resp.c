@@ -205,6 +205,7 @@ static int parse_inline(resp_cmd *c, const char *buf, size_t len)
         if (len > RESP_INLINE_MAX)
             return error(c, "ERR Protocol error: too big inline request");
         c->need = 0;
+        c->need_line = true;
         return RESP_NEED;
     }
     n = (size_t)(nl - buf);
@@ -230,6 +231,7 @@ int resp_parse(resp_cmd *c, const char *buf, size_t len, const struct resp_limit
 
     c->argc = 0;
     c->need = 0;
+    c->need_line = false;
     c->error = NULL;
     if (!len)
         return RESP_NEED;

@@ -43,6 +43,7 @@ typedef struct resp_cmd {
     size_t *len;
     size_t used;               /* bytes of the request (RESP_CMD/EMPTY) */
     size_t need;               /* RESP_NEED: total bytes needed, 0 unknown */
+    bool need_line;            /* RESP_NEED: an inline request's newline */
     const char *error;         /* RESP_ERROR: the reply text, without '-' */
     char errbuf[64];
     char *scratch;             /* inline unescaping (RESP_INLINE_MAX) */
