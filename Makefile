@@ -29,7 +29,7 @@ DOCDIR    ?= $(PREFIX)/share/doc/tickd
 MAN_PAGES := man/tickd.8 $(BUILD)/man/tickd.ini.5 man/tick.3
 # shipped modules whose keys are a table: their part of tickd.ini(5) is
 # generated from it (echo joins when its keys are a table)
-MAN_KEY_PLUGINS := heartbeat http
+MAN_KEY_PLUGINS := heartbeat kv http
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
