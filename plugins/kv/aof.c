@@ -244,6 +244,7 @@ static void load_done(struct kv_aof *a)
     a->base_size = a->size;
     free(a->lbuf);
     a->lbuf = NULL;
+    aof_replay_release();
     tick_instance_set_ready(k->in, true, NULL);
     tick_log(TICK_LOG_NOTICE, "aof: loaded %llu commands, %zu keys, %llu bytes in %.3f s",
              (unsigned long long)(aof_replayed - a->loaded_cmds), k->db.d.count,

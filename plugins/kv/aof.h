@@ -55,6 +55,9 @@ void aof_rewrite_before(struct kv_aof *a, kv_ctx *c, int first, int last, int st
 void aof_rewrite_after(struct kv_aof *a, kv_ctx *c, int first, int last, int step);
 void aof_rewrite_log(struct kv_aof *a, int argc, const char *const *argv, const size_t *len);
 
+/* Free the loader's parser state (at the end of a load). */
+void aof_replay_release(void);
+
 /* commands replayed so far (all instances) */
 extern uint64_t aof_replayed;
 

@@ -7,10 +7,16 @@
 
 uint64_t aof_replayed;
 
+static resp_cmd cmd;                     /* the loader is one at a time */
+
+void aof_replay_release(void)
+{
+    resp_cmd_free(&cmd);
+}
+
 size_t aof_replay(kv *k, const char *buf, size_t len, bool at_eof, unsigned max_cmds,
                   bool *corrupt)
 {
-    static resp_cmd cmd;                 /* the loader is one at a time */
     static kv_out out;                   /* no sink: replies dropped */
     struct resp_limits lim = { .max_bulk = 512ll << 20, .max_multibulk = 1 << 24 };
     size_t off = 0;
