@@ -25,69 +25,70 @@ struct kv_command {
     unsigned flags;
     int first, last, step;
     uint64_t calls;
+    size_t nlen;          /* strlen(name), set by kv_commands_init */
 };
 
 #define W F_WRITE
 #define M F_DENYOOM
 static struct kv_command table[] = {
-    { "get", cmd_get, 2, F_FAST, 1, 1, 1, 0 },
-    { "set", cmd_set, -3, W | M, 1, 1, 1, 0 },
-    { "setnx", cmd_setnx, 3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "setex", cmd_setex, 4, W | M, 1, 1, 1, 0 },
-    { "getset", cmd_getset, 3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "getdel", cmd_getdel, 2, W | F_FAST, 1, 1, 1, 0 },
-    { "mget", cmd_mget, -2, F_FAST, 1, -1, 1, 0 },
-    { "mset", cmd_mset, -3, W | M, 1, -1, 2, 0 },
-    { "msetnx", cmd_msetnx, -3, W | M, 1, -1, 2, 0 },
-    { "append", cmd_append, 3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "strlen", cmd_strlen, 2, F_FAST, 1, 1, 1, 0 },
-    { "incr", cmd_incr, 2, W | M | F_FAST, 1, 1, 1, 0 },
-    { "decr", cmd_decr, 2, W | M | F_FAST, 1, 1, 1, 0 },
-    { "incrby", cmd_incrby, 3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "decrby", cmd_decrby, 3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "incrbyfloat", cmd_incrbyfloat, 3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "del", cmd_del, -2, W, 1, -1, 1, 0 },
-    { "unlink", cmd_del, -2, W | F_FAST, 1, -1, 1, 0 },
-    { "exists", cmd_exists, -2, F_FAST, 1, -1, 1, 0 },
-    { "type", cmd_type, 2, F_FAST, 1, 1, 1, 0 },
-    { "rename", cmd_rename, 3, W, 1, 2, 1, 0 },
-    { "expire", cmd_expire, -3, W | F_FAST, 1, 1, 1, 0 },
-    { "pexpire", cmd_pexpire, -3, W | F_FAST, 1, 1, 1, 0 },
-    { "expireat", cmd_expireat, -3, W | F_FAST, 1, 1, 1, 0 },
-    { "pexpireat", cmd_pexpireat, -3, W | F_FAST, 1, 1, 1, 0 },
-    { "ttl", cmd_ttl, 2, F_FAST, 1, 1, 1, 0 },
-    { "pttl", cmd_pttl, 2, F_FAST, 1, 1, 1, 0 },
-    { "persist", cmd_persist, 2, W | F_FAST, 1, 1, 1, 0 },
-    { "keys", cmd_keys, 2, 0, 0, 0, 0, 0 },
-    { "scan", cmd_scan, -2, 0, 0, 0, 0, 0 },
-    { "hset", cmd_hset, -4, W | M | F_FAST, 1, 1, 1, 0 },
-    { "hget", cmd_hget, 3, F_FAST, 1, 1, 1, 0 },
-    { "hdel", cmd_hdel, -3, W | F_FAST, 1, 1, 1, 0 },
-    { "hgetall", cmd_hgetall, 2, 0, 1, 1, 1, 0 },
-    { "hlen", cmd_hlen, 2, F_FAST, 1, 1, 1, 0 },
-    { "hexists", cmd_hexists, 3, F_FAST, 1, 1, 1, 0 },
-    { "hincrby", cmd_hincrby, 4, W | M | F_FAST, 1, 1, 1, 0 },
-    { "hmget", cmd_hmget, -3, F_FAST, 1, 1, 1, 0 },
-    { "lpush", cmd_lpush, -3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "rpush", cmd_rpush, -3, W | M | F_FAST, 1, 1, 1, 0 },
-    { "lpop", cmd_lpop, -2, W | F_FAST, 1, 1, 1, 0 },
-    { "rpop", cmd_rpop, -2, W | F_FAST, 1, 1, 1, 0 },
-    { "llen", cmd_llen, 2, F_FAST, 1, 1, 1, 0 },
-    { "lrange", cmd_lrange, 4, 0, 1, 1, 1, 0 },
-    { "ping", cmd_ping, -1, F_FAST, 0, 0, 0, 0 },
-    { "echo", cmd_echo, 2, F_FAST, 0, 0, 0, 0 },
-    { "quit", cmd_quit, -1, F_NOAUTH | F_LOADING | F_FAST, 0, 0, 0, 0 },
-    { "select", cmd_select, 2, F_LOADING | F_FAST, 0, 0, 0, 0 },
-    { "hello", cmd_hello, -1, F_NOAUTH | F_LOADING | F_FAST, 0, 0, 0, 0 },
-    { "command", cmd_command, -1, F_LOADING, 0, 0, 0, 0 },
-    { "info", cmd_info, -1, F_LOADING, 0, 0, 0, 0 },
-    { "client", cmd_client, -2, F_LOADING, 0, 0, 0, 0 },
-    { "dbsize", cmd_dbsize, 1, F_FAST, 0, 0, 0, 0 },
-    { "flushdb", cmd_flushdb, -1, W, 0, 0, 0, 0 },
-    { "flushall", cmd_flushdb, -1, W, 0, 0, 0, 0 },
-    { "auth", cmd_auth, -2, F_NOAUTH | F_LOADING | F_FAST, 0, 0, 0, 0 },
-    { "config", cmd_config, -2, F_LOADING, 0, 0, 0, 0 },
-    { "bgrewriteaof", cmd_bgrewriteaof, 1, 0, 0, 0, 0, 0 },
+    { "get", cmd_get, 2, F_FAST, 1, 1, 1, 0, 0 },
+    { "set", cmd_set, -3, W | M, 1, 1, 1, 0, 0 },
+    { "setnx", cmd_setnx, 3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "setex", cmd_setex, 4, W | M, 1, 1, 1, 0, 0 },
+    { "getset", cmd_getset, 3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "getdel", cmd_getdel, 2, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "mget", cmd_mget, -2, F_FAST, 1, -1, 1, 0, 0 },
+    { "mset", cmd_mset, -3, W | M, 1, -1, 2, 0, 0 },
+    { "msetnx", cmd_msetnx, -3, W | M, 1, -1, 2, 0, 0 },
+    { "append", cmd_append, 3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "strlen", cmd_strlen, 2, F_FAST, 1, 1, 1, 0, 0 },
+    { "incr", cmd_incr, 2, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "decr", cmd_decr, 2, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "incrby", cmd_incrby, 3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "decrby", cmd_decrby, 3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "incrbyfloat", cmd_incrbyfloat, 3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "del", cmd_del, -2, W, 1, -1, 1, 0, 0 },
+    { "unlink", cmd_del, -2, W | F_FAST, 1, -1, 1, 0, 0 },
+    { "exists", cmd_exists, -2, F_FAST, 1, -1, 1, 0, 0 },
+    { "type", cmd_type, 2, F_FAST, 1, 1, 1, 0, 0 },
+    { "rename", cmd_rename, 3, W, 1, 2, 1, 0, 0 },
+    { "expire", cmd_expire, -3, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "pexpire", cmd_pexpire, -3, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "expireat", cmd_expireat, -3, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "pexpireat", cmd_pexpireat, -3, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "ttl", cmd_ttl, 2, F_FAST, 1, 1, 1, 0, 0 },
+    { "pttl", cmd_pttl, 2, F_FAST, 1, 1, 1, 0, 0 },
+    { "persist", cmd_persist, 2, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "keys", cmd_keys, 2, 0, 0, 0, 0, 0, 0 },
+    { "scan", cmd_scan, -2, 0, 0, 0, 0, 0, 0 },
+    { "hset", cmd_hset, -4, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "hget", cmd_hget, 3, F_FAST, 1, 1, 1, 0, 0 },
+    { "hdel", cmd_hdel, -3, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "hgetall", cmd_hgetall, 2, 0, 1, 1, 1, 0, 0 },
+    { "hlen", cmd_hlen, 2, F_FAST, 1, 1, 1, 0, 0 },
+    { "hexists", cmd_hexists, 3, F_FAST, 1, 1, 1, 0, 0 },
+    { "hincrby", cmd_hincrby, 4, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "hmget", cmd_hmget, -3, F_FAST, 1, 1, 1, 0, 0 },
+    { "lpush", cmd_lpush, -3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "rpush", cmd_rpush, -3, W | M | F_FAST, 1, 1, 1, 0, 0 },
+    { "lpop", cmd_lpop, -2, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "rpop", cmd_rpop, -2, W | F_FAST, 1, 1, 1, 0, 0 },
+    { "llen", cmd_llen, 2, F_FAST, 1, 1, 1, 0, 0 },
+    { "lrange", cmd_lrange, 4, 0, 1, 1, 1, 0, 0 },
+    { "ping", cmd_ping, -1, F_FAST, 0, 0, 0, 0, 0 },
+    { "echo", cmd_echo, 2, F_FAST, 0, 0, 0, 0, 0 },
+    { "quit", cmd_quit, -1, F_NOAUTH | F_LOADING | F_FAST, 0, 0, 0, 0, 0 },
+    { "select", cmd_select, 2, F_LOADING | F_FAST, 0, 0, 0, 0, 0 },
+    { "hello", cmd_hello, -1, F_NOAUTH | F_LOADING | F_FAST, 0, 0, 0, 0, 0 },
+    { "command", cmd_command, -1, F_LOADING, 0, 0, 0, 0, 0 },
+    { "info", cmd_info, -1, F_LOADING, 0, 0, 0, 0, 0 },
+    { "client", cmd_client, -2, F_LOADING, 0, 0, 0, 0, 0 },
+    { "dbsize", cmd_dbsize, 1, F_FAST, 0, 0, 0, 0, 0 },
+    { "flushdb", cmd_flushdb, -1, W, 0, 0, 0, 0, 0 },
+    { "flushall", cmd_flushdb, -1, W, 0, 0, 0, 0, 0 },
+    { "auth", cmd_auth, -2, F_NOAUTH | F_LOADING | F_FAST, 0, 0, 0, 0, 0 },
+    { "config", cmd_config, -2, F_LOADING, 0, 0, 0, 0, 0 },
+    { "bgrewriteaof", cmd_bgrewriteaof, 1, 0, 0, 0, 0, 0, 0 },
 };
 #undef W
 #undef M
@@ -108,7 +109,8 @@ void kv_commands_init(void)
 {
     /* idempotent: a second instance finds its slots taken by itself */
     for (size_t i = 0; i < NCMD; i++) {
-        unsigned h = name_hash(table[i].name, strlen(table[i].name)) & 127;
+        table[i].nlen = strlen(table[i].name);
+        unsigned h = name_hash(table[i].name, table[i].nlen) & 127;
         while (slots[h] && slots[h] != &table[i])
             h = (h + 1) & 127;
         slots[h] = &table[i];
@@ -120,7 +122,7 @@ static struct kv_command *lookup(const char *s, size_t n)
     if (n > 16)
         return NULL;
     for (unsigned h = name_hash(s, n) & 127; slots[h]; h = (h + 1) & 127)
-        if (strlen(slots[h]->name) == n && strncasecmp(slots[h]->name, s, n) == 0)
+        if (slots[h]->nlen == n && strncasecmp(slots[h]->name, s, n) == 0)
             return slots[h];
     return NULL;
 }

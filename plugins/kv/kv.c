@@ -233,16 +233,24 @@ static int conn_step(tick_task *t)
             TICK_AWAIT(t, tick_stream_read_some(s), rc);
         if (rc <= 0 && rc != -EMSGSIZE)  /* too long a line: the parser says so */
             break;                       /* EOF, reset, idle timeout, cancel */
-        tick_stream_cork(s);
         out.sink = s;
         out.err = 0;
+        out.corked = false;
+        if (cl->kv->aof && cl->kv->aof_fsync == AOF_ALWAYS) {
+            tick_stream_cork(s);         /* replies wait for the sync */
+            out.corked = true;
+        }
         tick_stream_consume(s, run_batch(cl, &need, &line));
         cl->need = need;
         cl->need_line = line;
-        out_flush(&out);
-        out.sink = NULL;
-        if (cl->kv->aof) {
+        cl->corked = out.corked;
+        if (cl->kv->aof)
             aof_write(cl->kv->aof);      /* in the file before the replies */
+        out_end(&out);                   /* one send, or queued if corked */
+        out.sink = NULL;
+        if (out.err < 0)
+            break;                       /* the peer is gone */
+        if (cl->kv->aof) {
             tick_future *w = aof_sync_wait(cl->kv->aof);
             if (w) {                     /* always: replies held for the sync */
                 TICK_AWAIT(t, w, rc);
@@ -251,7 +259,7 @@ static int conn_step(tick_task *t)
                     break;
             }
         }
-        if (tick_stream_uncork(s) < 0)
+        if (cl->corked && tick_stream_uncork(s) < 0)
             break;
         if (cl->close_after) {
             TICK_AWAIT(t, tick_stream_flush(s), rc);

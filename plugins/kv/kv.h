@@ -26,6 +26,7 @@ typedef struct kv_out {
     size_t len, cap;
     tick_stream *sink;
     int err;                         /* the stream's write error */
+    bool corked;                     /* the sink was corked this batch */
 } kv_out;
 
 typedef struct kv_client {
@@ -39,6 +40,7 @@ typedef struct kv_client {
     bool inited;
     size_t need;                     /* bytes the next read must buffer */
     bool need_line;                  /* the next read: up to a newline */
+    bool corked;                     /* this batch corked the stream */
 } kv_client;
 
 struct kv_stats {
@@ -88,7 +90,8 @@ typedef struct kv_ctx {
 } kv_ctx;
 
 /* replies */
-void out_flush(kv_out *o);
+void out_flush(kv_out *o);          /* mid-batch: corks the sink */
+void out_end(kv_out *o);            /* the batch's last write */
 void rp_raw(kv_out *o, const void *p, size_t n);
 void rp_status(kv_out *o, const char *s);     /* "+s\r\n" */
 void rp_error(kv_out *o, const char *s);      /* "-s\r\n", \r\n in s blanked */

@@ -7,7 +7,20 @@
 
 #include "kv.h"
 
+/* Mid-batch (the buffer is full, or a large bulk): cork first, so the
+ * batch still leaves in one send at the uncork. At the end of a batch
+ * (out_end) an uncorked stream gets the buffer with one send() straight
+ * from it: no copy into the stream's queue. */
 void out_flush(kv_out *o)
+{
+    if (o->len && o->sink && !o->err && !o->corked) {
+        tick_stream_cork(o->sink);
+        o->corked = true;
+    }
+    out_end(o);
+}
+
+void out_end(kv_out *o)
 {
     if (o->len && o->sink && !o->err) {
         int rc = tick_stream_write(o->sink, o->buf, o->len);
@@ -23,7 +36,7 @@ void rp_raw(kv_out *o, const void *p, size_t n)
         return;
     if (o->len + n > o->cap) {
         out_flush(o);
-        if (n > o->cap / 4) {            /* big: straight to the stream */
+        if (n > o->cap / 4) {            /* big: straight to the (corked) stream */
             if (!o->err) {
                 int rc = tick_stream_write(o->sink, p, n);
                 if (rc < 0)
