@@ -52,6 +52,9 @@ wait_port() {
 # start SERVER MODE: sets $spid, $sport
 start() {
     port=$((port + 1))
+    while ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$port\$"; do
+        port=$((port + 1))                # taken by someone else
+    done
     sport=$port
     case "$1" in
     kv)

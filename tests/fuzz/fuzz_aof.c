@@ -20,6 +20,7 @@ int tick_stream_write(tick_stream *s, const void *buf, size_t len)
     (void)s; (void)buf; (void)len;
     return 0;
 }
+void tick_stream_cork(tick_stream *s) { (void)s; }
 void tick_server_get_stats(const tick_server *srv, tick_server_stats *out)
 {
     (void)srv;
