@@ -12,7 +12,8 @@
 # /proc/stat). Then RSS per million 16-byte keys (16-byte values), kv
 # against redis. Environment: RESP_N1 (requests per command at -P 1,
 # 100000), RESP_N16 (500000), RESP_ROUNDS (2), RESP_SKIP_AOF=1,
-# RESP_SKIP_RSS=1.
+# RESP_SKIP_RSS=1, RESP_LOAD_MB (the AOF loaded at the end while the
+# loop is probed: 1024; 0 skips).
 set -u
 B=${BENCH_BUILD:?}
 TICKD=${TICKD:-$B/../tickd}
@@ -38,7 +39,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-port=$(( 20000 + $$ % 20000 ))
+# below the ephemeral range (32768-): a client's local port would block a bind
+port=$(( 12000 + $$ % 16000 ))
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 cpu1() { awk '$1 == "cpu1" { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8 }' /proc/stat; }
 wait_port() {
@@ -52,7 +54,7 @@ wait_port() {
 # start SERVER MODE: sets $spid, $sport
 start() {
     port=$((port + 1))
-    while ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$port\$"; do
+    while ss -tan 2>/dev/null | awk '{ print $4 }' | grep -q ":$port\$"; do
         port=$((port + 1))                # taken by someone else
     done
     sport=$port
@@ -163,4 +165,54 @@ if [ "${RESP_SKIP_RSS:-0}" != 1 ]; then
         stop
     done | tee "$tmp/rss" | sed 's/^/   /'
     awk '{ m[$1] = $2 } END { if (m["redis"]) printf "   ratio kv/redis %.2f\n", m["kv"] / m["redis"] }' "$tmp/rss"
+fi
+
+# Loading a large AOF: the loop keeps answering (-LOADING) and the http
+# plugin's /healthz says 503 until the load is done.
+LOAD_MB=${RESP_LOAD_MB:-1024}
+if [ "$LOAD_MB" -gt 0 ]; then
+    echo "== loading a $LOAD_MB MB AOF (SET key:N <200 bytes>): -LOADING and /healthz meanwhile"
+    awk -v mb="$LOAD_MB" 'BEGIN { v = sprintf("%200s", ""); gsub(/ /, "v", v); lim = mb * 1048576;
+        for (i = 0; size < lim; i++) { k = "key:" i;
+            r = sprintf("*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$200\r\n%s\r\n", length(k), k, v);
+            printf "%s", r; size += length(r) } }' > "$tmp/big.aof"
+    port=$((port + 1)); hport=$((port + 1))
+    cat > "$tmp/kvl.ini" <<EOC
+[daemon]
+plugin_dir = $TICK_PLUGINS
+control_socket = no
+[plugin:kv]
+module = kv
+listen = 127.0.0.1:$port
+aof = $tmp/big.aof
+[plugin:web]
+module = http
+listen = 127.0.0.1:$hport
+EOC
+    t0=$(date +%s%N)
+    taskset -c 0 "$TICKD" -c "$tmp/kvl.ini" >"$tmp/kvl.log" 2>&1 &
+    spid=$!
+    pids="$pids $spid"
+    loading=0 h503=0 worst=0
+    sleep 0.2
+    while :; do
+        a=$(date +%s%N)
+        r=$(redis-cli -p "$port" GET key:0 2>&1)
+        b=$(date +%s%N)
+        lat=$(( (b - a) / 1000000 )); [ "$lat" -gt "$worst" ] && worst=$lat
+        case "$r" in
+        *LOADING*) loading=$((loading + 1))
+                   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/healthz")" = 503 ] &&
+                       h503=$((h503 + 1)) ;;
+        *Could*) ;;
+        *) break ;;
+        esac
+        sleep 0.2
+    done
+    t1=$(date +%s%N)
+    echo "   loaded in $(( (t1 - t0) / 1000000 )) ms: $loading -LOADING replies, $h503 /healthz 503," \
+         "slowest probe $worst ms (a redis-cli start included); $(redis-cli -p "$port" DBSIZE) keys;" \
+         "/healthz now $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/healthz")"
+    grep 'aof: loaded' "$tmp/kvl.log" | sed 's/^/   /'
+    stop
 fi
