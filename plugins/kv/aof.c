@@ -262,16 +262,35 @@ static int load_step(tick_task *t)
     TICK_BEGIN(t);
     a->t_load = mono_ns();
     a->loaded_cmds = aof_replayed;
-    if (!(a->lbuf = malloc(LOAD_SLICE * 4 + (64u << 20))))
+    a->lcap = LOAD_SLICE * 8;
+    if (!(a->lbuf = malloc(a->lcap)))
         TICK_FAIL(t, -ENOMEM);
     for (;;) {
-        if (a->loff + a->lhave < a->fsize) {
+        /* read ahead only what the replay can use: 4 MiB buffered, more
+         * when one record does not fit (the buffer then grows) */
+        if (a->loff + a->lhave < a->fsize && (a->lhave < LOAD_SLICE * 4 || a->stalled)) {
+            if (a->lhave + LOAD_SLICE * 4 > a->lcap) {
+                size_t cap = a->lcap * 2;
+                char *nb = cap <= (1200u << 20) ? realloc(a->lbuf, cap) : NULL;
+                if (!nb) {
+                    tick_log(TICK_LOG_ERR, "aof: a record at offset %llu is too large to load "
+                             "(out of memory): loading stops there, the file is kept",
+                             (unsigned long long)a->loff);
+                    a->keep_tail = true;
+                    break;
+                }
+                a->lbuf = nb;
+                a->lcap = cap;
+            }
             TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_pread, a), rc);
             if (rc < 0) {
                 if (rc == -ECANCELED)
                     TICK_FAIL(t, rc);
                 tick_log(TICK_LOG_ERR, "aof: read: %s", strerror((int)-rc));
                 break;
+            }
+            if (rc == 0) {               /* shorter than at open: stop there */
+                a->fsize = a->loff + a->lhave;
             }
             a->lhave += (size_t)rc;
         }
@@ -302,16 +321,7 @@ static int load_step(tick_task *t)
             a->loff += done;
             if (a->loff >= a->fsize)
                 break;
-            if (a->lhave >= LOAD_SLICE * 4 + (63u << 20)) {
-                /* one record larger than the buffer (512 MiB bulks are
-                 * not loaded): treated as the corrupt tail */
-                tick_log(TICK_LOG_WARNING, "aof: record at offset %llu too large: "
-                         "file truncated to %llu", (unsigned long long)a->loff,
-                         (unsigned long long)a->loff);
-                if (ftruncate(a->fd, (off_t)a->loff) == 0)
-                    a->size = a->fsize = a->loff;
-                break;
-            }
+            a->stalled = done == 0;     /* a record spans past the buffer */
         }
         TICK_YIELD(t);
     }

@@ -35,6 +35,8 @@ struct kv_aof {
     uint64_t fsize;
     uint64_t loaded_cmds;
     uint64_t t_load;
+    size_t lcap;                         /* of lbuf */
+    bool stalled, keep_tail;
     /* rewrite (aof_rewrite.c) */
     char path[4096], rw_path[4112];
     bool rewriting, job_sync, scan_done;
