@@ -29,7 +29,7 @@ DOCDIR    ?= $(PREFIX)/share/doc/tickd
 MAN_PAGES := man/tickd.8 $(BUILD)/man/tickd.ini.5 man/tick.3
 # shipped modules whose keys are a table: their part of tickd.ini(5) is
 # generated from it (echo joins when its keys are a table)
-MAN_KEY_PLUGINS := echo heartbeat http exec statsd
+MAN_KEY_PLUGINS := echo heartbeat http exec statsd kv
 
 OPT       ?= -O2
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5
@@ -113,7 +113,7 @@ $(TICKD): $(DAEMON_OBJ) $(LIBTICK)
 # only, symbols left undefined for the daemon to provide; libm is the
 # plugin's own (the daemon does not link it: clang calls floor() where
 # gcc inlines it, and the statsd plugin then failed to load).
-$(BUILD)/plugins/%.so: $(wildcard plugins/*/*.c) $(wildcard include/tick/*.h)
+$(BUILD)/plugins/%.so: $(wildcard plugins/*/*.c) $(wildcard plugins/*/*.h) $(wildcard include/tick/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(OPT) $(DEBUG) $(WARN) -fPIC -shared -Iinclude $(CFLAGS) $(filter-out -fsanitize%,$(LDFLAGS)) \
 	    -o $@ $(wildcard plugins/$*/*.c) -lm
@@ -234,6 +234,12 @@ FUZZ_SRC_fuzz_http     := plugins/http/http_parse.c
 FUZZ_SRC_fuzz_http_allow := plugins/http/allow.c
 FUZZ_SRC_fuzz_promtext := plugins/exec/promtext.c
 FUZZ_SRC_fuzz_statsd   := plugins/statsd/statsd_parse.c
+# kv: the RESP parser; the AOF loader with the commands (SDK calls stubbed)
+FUZZ_SRC_fuzz_resp     := plugins/kv/resp.c
+FUZZ_SRC_fuzz_aof      := plugins/kv/aof_replay.c plugins/kv/resp.c plugins/kv/dict.c \
+                          plugins/kv/db.c plugins/kv/glob.c plugins/kv/out.c plugins/kv/cmd.c \
+                          plugins/kv/cmd_str.c plugins/kv/cmd_keys.c plugins/kv/cmd_coll.c \
+                          plugins/kv/cmd_server.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
@@ -245,6 +251,7 @@ $(BUILD)/fuzz/fuzz_http: plugins/http/http_parse.h
 $(BUILD)/fuzz/fuzz_http_allow: plugins/http/http.h
 $(BUILD)/fuzz/fuzz_promtext: plugins/exec/promtext.h
 $(BUILD)/fuzz/fuzz_statsd: plugins/statsd/statsd_parse.h
+$(BUILD)/fuzz/fuzz_resp $(BUILD)/fuzz/fuzz_aof: $(wildcard plugins/kv/*.h)
 
 fuzz: deps-fuzz $(FUZZ_BIN)
 	@for f in $(FUZZERS); do \

@@ -13,7 +13,8 @@
 # BENCH_SKIP_METRICS=1, BENCH_SKIP_HTTP=1, BENCH_SKIP_ECHO=1,
 # BENCH_SKIP_HTTPD=1 (the wrk-vs-nginx HTTP workload, http_wrk.sh),
 # BENCH_SKIP_EXEC=1 (the exec plugin's 100 jobs, exec_jobs.sh),
-# BENCH_SKIP_STATSD=1 (the statsd workload against collectd, statsd.sh).
+# BENCH_SKIP_STATSD=1 (the statsd workload against collectd, statsd.sh),
+# BENCH_SKIP_RESP=1 (kv against redis-server and raw_resp, resp.sh).
 # Exit status: 0, or 1 if a benchmark failed to run (a missed target is
 # reported, not an error).
 set -u
@@ -86,6 +87,11 @@ fi
 # (statsd.sh; STATSD_ROUNDS; BENCH_SKIP_STATSD=1 skips it).
 if [ "${BENCH_SKIP_STATSD:-0}" != 1 ]; then
     BENCH_BUILD=$B TICKD=$TICKD TICK_PLUGINS=$TICK_PLUGINS "$(dirname "$0")/statsd.sh" || status=1
+fi
+
+# The RESP workload (kv vs redis-server vs raw_resp): bench/resp.sh.
+if [ "${BENCH_SKIP_RESP:-0}" != 1 ]; then
+    "$(dirname "$0")/resp.sh" || status=1
 fi
 
 [ "${BENCH_SKIP_ECHO:-0}" = 1 ] && exit "$status"

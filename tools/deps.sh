@@ -14,7 +14,9 @@
 # libhttp-parser-dev is the HTTP parser the bench compares ours with;
 # curl is the http plugin tests' client; nginx and wrk are the HTTP bench's
 # peer and load generator (the bench runs its own nginx, never the
-# package's service).
+# package's service);
+# redis-tools (redis-cli, redis-benchmark) are the kv plugin's clients and
+# redis-server its peer: the e2e tests run the same script against both.
 set -eu
 
 list=false
@@ -28,8 +30,8 @@ pkgs=""
 for purpose in "$@"; do
     case "$purpose" in
     build) pkgs="$pkgs $base" ;;
-    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus curl python3" ;;
-    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev nginx wrk collectd-core libmicrohttpd12 libprotobuf-c1" ;;
+    check) pkgs="$pkgs $base check valgrind man-db groff-base systemd-container debootstrap prometheus curl python3 redis-tools redis-server" ;;
+    bench) pkgs="$pkgs $base libuv1-dev libev-dev libhttp-parser-dev nginx wrk collectd-core libmicrohttpd12 libprotobuf-c1 redis-tools redis-server" ;;
     fuzz) pkgs="$pkgs $base clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown purpose '$purpose'" >&2; exit 64 ;;
     esac

@@ -21,7 +21,10 @@
  * trips/s: the deferred flush costs a copy, a handle run and a tick of
  * latency per reply. Pipelined replies written one by one in one step
  * cost a send() each; a parser that answers several requests at once
- * should hand them to tick_stream_writev() together.
+ * should hand them to tick_stream_writev() together, or cork the stream
+ * (tick_stream_cork) around them: corked writes only queue, and uncork
+ * sends the queue with one send/writev — one send() per batch of
+ * pipelined replies, as redis does.
  *
  * Futures live in two slots embedded in the stream (a task alternating
  * reads and drains holds the one it awaits and the one before), beyond
@@ -73,6 +76,7 @@ struct tick_stream {
     bool rb_pooled;              /* rb is a pool buffer (else heap) */
     bool timed_out;
     bool received;               /* some byte came, ever */
+    bool corked;                 /* writes only queue (tick_stream_cork) */
     uint8_t rkind, dlen, wkind;
     int rerr, werr;              /* sticky errors */
     /* read buffer: bytes [roff, rlen) of rb; rb NULL when empty */
@@ -410,7 +414,7 @@ static void stream_service(void *user)
     s->refs++;                           /* completing may drop a slot's ref */
     if (s->rd && rd_fill(s, &v))
         side_done(s, &s->rd, v);
-    if (s->queued)
+    if (s->queued && !s->corked)
         wq_send(s);
     if (s->wr && wr_check(s, &v))
         side_done(s, &s->wr, v);
@@ -668,7 +672,7 @@ int tick_stream_writev(tick_stream *s, const struct iovec *iov, int iovcnt)
         total += iov[i].iov_len;
     if ((size_t)s->queued + total > 16 * (size_t)s->hw)
         return -ENOBUFS;
-    if (!s->queued && total) {
+    if (!s->queued && total && !s->corked) {
         /* nothing queued: try the socket at once (one syscall) */
         ssize_t w;
         if (s->fd->is_sock && iovcnt == 1) {      /* send(): cheaper than sendmsg */
@@ -711,6 +715,32 @@ int tick_stream_write(tick_stream *s, const void *buf, size_t len)
 {
     struct iovec iov = { (void *)(uintptr_t)buf, len };
     return tick_stream_writev(s, &iov, 1);
+}
+
+void tick_stream_cork(tick_stream *s)
+{
+    if (s)
+        s->corked = true;
+}
+
+int tick_stream_uncork(tick_stream *s)
+{
+    if (!s)
+        return -EINVAL;
+    if (!s->open)
+        return -EBADF;
+    s->corked = false;
+    if (!s->werr && s->queued) {
+        if (!s->fd->open)
+            s->werr = -ECANCELED;
+        else if (s->fd->ready & EPOLLOUT)
+            wq_send(s);                  /* one send/writev of the queue */
+        if (s->werr)
+            wq_drop(s);
+        else if (s->queued)              /* a pending flush/drain waits on */
+            tick_fd_clear(s->fd, EPOLLOUT);   /* the next writable edge */
+    }
+    return s->werr;
 }
 
 static tick_future *wr_start(tick_stream *s, int kind)

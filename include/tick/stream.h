@@ -148,6 +148,19 @@ TICK_API int tick_stream_write(tick_stream *s, const void *buf, size_t len);
 TICK_API int tick_stream_writev(tick_stream *s, const struct iovec *iov, int iovcnt);
 TICK_API tick_future *tick_stream_flush(tick_stream *s);
 TICK_API tick_future *tick_stream_drain(tick_stream *s);
+/* Cork: between tick_stream_cork(s) and tick_stream_uncork(s) writes
+ * only queue (copied, as ever; the hard cap still applies) and nothing is
+ * sent, not even on a writable edge; uncork then sends the whole queue
+ * at once with one send/writev when the socket takes it (what it refuses
+ * is sent on the next writable edge, as for any queued bytes). For a
+ * protocol that answers a batch of pipelined requests parsed from one
+ * read: cork, write each reply, uncork — one send() per batch instead of
+ * one per reply. A flush or drain awaited while corked waits until after
+ * the uncork. uncork returns 0 or the sticky write error (-EPIPE...),
+ * -EBADF on a closed stream; cork on NULL is a no-op. Corking twice is
+ * corking once (no nesting count). */
+TICK_API void tick_stream_cork(tick_stream *s);
+TICK_API int tick_stream_uncork(tick_stream *s);
 /* Bytes queued and not sent yet. */
 TICK_API size_t tick_stream_queued(const tick_stream *s);
 /* High-water mark for drain (0: the default, 64 KiB); the hard cap is 16

@@ -269,6 +269,49 @@ START_TEST(a_peer_that_never_reads)
 }
 END_TEST
 
+/* Cork: writes only queue (nothing sent, not on a loop tick either, a
+ * flush waits); uncork sends them with one send. Over SOCK_SEQPACKET
+ * each send is one record, so one recv of all three replies proves one
+ * send. */
+START_TEST(cork_batches_writes_into_one_send)
+{
+    int sp[2];
+    tick_stream *q;
+    char buf[64];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+    ck_assert_int_eq(tick_stream_open(loop, sp[0], &q), 0);
+    tick_stream_cork(q);
+    tick_stream_cork(q);                 /* twice is once */
+    ck_assert_int_eq(tick_stream_write(q, "+OK\r\n", 5), 0);
+    ck_assert_int_eq(tick_stream_write(q, "$1\r\na\r\n", 7), 0);
+    ck_assert_int_eq(tick_stream_write(q, ":42\r\n", 5), 0);
+    ck_assert_uint_eq(tick_stream_queued(q), 17);
+    tick_future *flush = tick_stream_flush(q);
+    for (int k = 0; k < 3; k++)
+        tick_loop_run_once(loop, false);
+    ck_assert(!tick_future_done(flush));
+    ck_assert_int_eq(recv(sp[1], buf, sizeof buf, MSG_DONTWAIT), -1);
+    ck_assert_int_eq(tick_stream_uncork(q), 0);
+    ck_assert_uint_eq(tick_stream_queued(q), 0);
+    ck_assert_int_eq(recv(sp[1], buf, sizeof buf, MSG_DONTWAIT), 17);
+    ck_assert(memcmp(buf, "+OK\r\n$1\r\na\r\n:42\r\n", 17) == 0);
+    ck_assert_int_eq(recv(sp[1], buf, sizeof buf, MSG_DONTWAIT), -1);
+    ck_assert_int_eq(wait_f(flush), 0);
+    /* uncorked again: a write goes out at once */
+    ck_assert_int_eq(tick_stream_write(q, "x", 1), 0);
+    ck_assert_int_eq(recv(sp[1], buf, sizeof buf, MSG_DONTWAIT), 1);
+    /* a write error is reported by uncork */
+    tick_stream_cork(q);
+    ck_assert_int_eq(tick_stream_write(q, "y", 1), 0);
+    close(sp[1]);
+    ck_assert_int_eq(tick_stream_uncork(q), -EPIPE);
+    ck_assert_uint_eq(tick_stream_queued(q), 0);
+    ck_assert_int_eq(tick_stream_close(q), 0);
+    ck_assert_int_eq(tick_stream_uncork(NULL), -EINVAL);
+    tick_stream_cork(NULL);
+}
+END_TEST
+
 START_TEST(idle_timeout)
 {
     ck_assert_int_eq(tick_stream_set_idle_timeout(st, 50 * TICK_MSEC), 0);
@@ -380,6 +423,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, read_exact_past_one_buffer);
     tcase_add_test(tc, writes_queue_past_the_high_water_mark);
     tcase_add_test(tc, a_peer_that_never_reads);
+    tcase_add_test(tc, cork_batches_writes_into_one_send);
     tcase_add_test(tc, idle_timeout);
     tcase_add_test(tc, idle_holds_no_buffer_and_bytes_are_counted);
     tcase_add_test(tc, busy_and_closed);

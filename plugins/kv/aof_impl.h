@@ -1,0 +1,56 @@
+/* aof_impl.h — struct kv_aof, shared by aof.c and aof_rewrite.c. */
+#ifndef KV_AOF_IMPL_H
+#define KV_AOF_IMPL_H
+
+#include "aof.h"
+
+#pragma GCC visibility push(hidden)
+
+struct aof_buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+struct kv_aof {
+    kv *k;
+    int fd, mode;
+    char *buf;                           /* records not written yet */
+    size_t len, cap;
+    uint64_t size, base_size;            /* in the file now; after load */
+    uint64_t written, synced;            /* write generations */
+    bool werr_logged;
+    /* syncer */
+    tick_task sync_task;
+    tick_future *kick;                   /* the syncer sleeps on it */
+    tick_future *waiters;                /* always: the next sync's */
+    tick_future *batch;                  /* the in-flight sync's */
+    uint64_t sync_gen;
+    uint64_t t0;
+    /* loader */
+    tick_task load_task;
+    char *lbuf;
+    size_t lhave;                        /* bytes in lbuf */
+    uint64_t loff;                       /* file offset of lbuf[0] */
+    uint64_t fsize;
+    uint64_t loaded_cmds;
+    uint64_t t_load;
+    size_t lcap;                         /* of lbuf */
+    bool stalled, keep_tail;
+    /* rewrite (aof_rewrite.c) */
+    char path[4096], rw_path[4112];
+    bool rewriting, job_sync, scan_done;
+    int old_fd;                          /* the replaced file, until synced */
+    uint16_t epoch;                      /* marks entries dumped (kv_ent.spare) */
+    int rw_fd;
+    uint64_t rw_cursor, rw_t0, rewrites;
+    struct aof_buf dump, diff, job;      /* job: the pool job's */
+    tick_task rw_task;
+    tick_scope *scope;                   /* the instance's: the rewrite task's */
+};
+
+void aof_rewrite_free(struct kv_aof *a);
+
+#pragma GCC visibility pop
+
+#endif
