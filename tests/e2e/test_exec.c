@@ -10,6 +10,7 @@
  * group; 100 jobs spread over the second by their offsets.
  */
 #include "e2e.h"
+#include "scrape.h"
 #include "procs.h"
 
 /* plugin_dir for a test: exec.so, http.so and the metricsdump fixture. */
@@ -33,24 +34,6 @@ static const char *plugdir(e2e_daemon *d)
 
 #define HAS(s, x) ck_assert_msg(strstr((s), (x)) != NULL, "missing '%s' in:\n%s", (x), (s))
 
-/* The next complete scrape written after now. */
-static char *next_scrape(const char *path, int timeout_ms)
-{
-    char *prev = e2e_read_file(path);
-    for (int64_t end = e2e_now_ms() + timeout_ms; e2e_now_ms() < end;) {
-        e2e_sleep_ms(20);
-        char *s = e2e_read_file(path);
-        if (s && s[0] && (!prev || strcmp(s, prev) != 0)) {
-            free(prev);
-            return s;
-        }
-        free(s);
-    }
-    free(prev);
-    ck_abort_msg("no new scrape in %s within %d ms", path, timeout_ms);
-    return NULL;
-}
-
 /* The value of the series line starting with `series ` in a scrape, or -1. */
 static double series(const char *scrape, const char *line_start)
 {
@@ -65,27 +48,11 @@ static char *wait_series(const char *path, const char *line_start, double min, i
 {
     int64_t end = e2e_now_ms() + timeout_ms;
     for (;;) {
-        char *s = next_scrape(path, 2000);
+        char *s = e2e_next_scrape(path, 2000);
         if (series(s, line_start) >= min || e2e_now_ms() >= end)
             return s;
         free(s);
     }
-}
-
-static void promtool_ok(const char *path)
-{
-    if (system("command -v promtool >/dev/null 2>&1") != 0) {
-        printf("e2e_test_exec: promtool check skipped: promtool not installed\n");
-        return;
-    }
-    char cmd[PATH_MAX * 2 + 64];
-    E2E_FMT(cmd, sizeof cmd, "promtool check metrics < '%s' > '%s.lint' 2>&1", path, path);
-    int rc = system(cmd);
-    E2E_FMT(cmd, sizeof cmd, "%s.lint", path);
-    char *lint = e2e_read_file(cmd);
-    ck_assert_msg(rc == 0 && (!lint || !lint[0]), "promtool check metrics (%d): %s", rc,
-                  lint ? lint : "");
-    free(lint);
 }
 
 static int64_t wall_ns(void)
@@ -208,7 +175,7 @@ START_TEST(metrics_output_published_and_promtool_clean)
     double ok_at = series(s, "exec_last_success_timestamp_seconds{tickd_instance=\"tf\"}");
     ck_assert_msg(ok_at > (double)wall_ns() / 1e9 - 10, "last success %f", ok_at);
     free(s);
-    promtool_ok(out);
+    e2e_promtool_ok(out);
 
     /* the same over the http plugin's /metrics, with curl */
     if (system("command -v curl >/dev/null 2>&1") == 0) {
@@ -221,7 +188,7 @@ START_TEST(metrics_output_published_and_promtool_clean)
         HAS(s, "\nnode_demo_temp{tickd_instance=\"tf\",sensor=\"a b\",zone=\"\"} 21.5\n");
         HAS(s, "\nexec_runs_total{tickd_instance=\"tf\"} ");
         free(s);
-        promtool_ok(got);
+        e2e_promtool_ok(got);
     } else {
         printf("e2e_test_exec: the curl check skipped: curl not installed\n");
     }
@@ -237,7 +204,7 @@ START_TEST(metrics_output_published_and_promtool_clean)
     ck_assert(series(s, "exec_failures_total{tickd_instance=\"tf\"}") >= 2);
     free(s);
     e2e_sleep_ms(450);
-    s = next_scrape(out, 2000);
+    s = e2e_next_scrape(out, 2000);
     ck_assert(series(s, "exec_last_success_timestamp_seconds{tickd_instance=\"tf\"}") == last);
     free(s);
     char *log = e2e_read_file(d.err);

@@ -7,6 +7,7 @@
  * reload figures after a good and a rejected reload.
  */
 #include "e2e.h"
+#include "scrape.h"
 
 static void write_conf(e2e_daemon *d, const char *out, int value, const char *extra)
 {
@@ -26,42 +27,7 @@ static void write_conf(e2e_daemon *d, const char *out, int value, const char *ex
         e2e_fixtures(), out, value, extra);
 }
 
-/* The next complete scrape written after now: wait for the file to be
- * replaced (its renders counter goes up). */
-static char *next_scrape(const char *path, int timeout_ms)
-{
-    char *prev = e2e_read_file(path);
-    for (int64_t end = e2e_now_ms() + timeout_ms; e2e_now_ms() < end;) {
-        e2e_sleep_ms(20);
-        char *s = e2e_read_file(path);
-        if (s && s[0] && (!prev || strcmp(s, prev) != 0)) {
-            free(prev);
-            return s;
-        }
-        free(s);
-    }
-    free(prev);
-    ck_abort_msg("no new scrape in %s within %d ms", path, timeout_ms);
-    return NULL;
-}
-
 #define HAS(s, x) ck_assert_msg(strstr((s), (x)) != NULL, "missing '%s' in:\n%s", (x), (s))
-
-static void promtool_ok(const char *path)
-{
-    if (system("command -v promtool >/dev/null 2>&1") != 0) {
-        printf("e2e_test_metrics: promtool check skipped: promtool not installed\n");
-        return;
-    }
-    char cmd[PATH_MAX * 2 + 64];
-    E2E_FMT(cmd, sizeof cmd, "promtool check metrics < '%s' > '%s.lint' 2>&1", path, path);
-    int rc = system(cmd);
-    E2E_FMT(cmd, sizeof cmd, "%s.lint", path);
-    char *lint = e2e_read_file(cmd);
-    ck_assert_msg(rc == 0 && (!lint || !lint[0]), "promtool check metrics (%d): %s\n--- %s:\n%s",
-                  rc, lint ? lint : "", path, e2e_read_file(path));
-    free(lint);
-}
 
 START_TEST(daemon_metrics_through_a_plugin)
 {
@@ -71,7 +37,7 @@ START_TEST(daemon_metrics_through_a_plugin)
     E2E_FMT(out, sizeof out, "%s/metrics.prom", d.dir);
     write_conf(&d, out, 1, "");
     e2e_start(&d);
-    char *s = next_scrape(out, 5000);
+    char *s = e2e_next_scrape(out, 5000);
     HAS(s, "tickd_build_info{version=\"");
     HAS(s, "\ntickd_start_time_seconds ");
     HAS(s, "\ntickd_loop_ticks_total ");
@@ -91,13 +57,13 @@ START_TEST(daemon_metrics_through_a_plugin)
     free(s);
     ck_assert(e2e_wait_log(&d, "metric 'tickd_fake': the prefixes tickd_ and process_ are "
                            "the daemon's", 1000));
-    promtool_ok(out);
+    e2e_promtool_ok(out);
 
     /* a reload that changes "other": a new incarnation, shown alone */
     write_conf(&d, out, 2, "");
     e2e_reload(&d);
     for (int i = 0; i < 2; i++) {          /* one may have begun before */
-        s = next_scrape(out, 5000);
+        s = e2e_next_scrape(out, 5000);
         if (i == 0)
             free(s);
     }
@@ -107,14 +73,14 @@ START_TEST(daemon_metrics_through_a_plugin)
     HAS(s, "\ntickd_config_reloads_total{result=\"success\"} 1\n");
     HAS(s, "\ntickd_config_last_reload_successful 1\n");
     free(s);
-    promtool_ok(out);
+    e2e_promtool_ok(out);
 
     /* a rejected reload: the old configuration runs on, the gauge says so */
     write_conf(&d, out, 3, "bogus_key = 1\n");
     e2e_signal(&d, SIGHUP);
     ck_assert(e2e_wait_log(&d, "reload failed, keeping the running configuration", 5000));
     for (int i = 0; i < 2; i++) {
-        s = next_scrape(out, 5000);
+        s = e2e_next_scrape(out, 5000);
         if (i == 0)
             free(s);
     }

@@ -8,6 +8,7 @@
  * in the middle of a stream (no line counted twice or lost).
  */
 #include "e2e.h"
+#include "scrape.h"
 
 /* a private plugin dir: the real statsd next to the metricsdump fixture */
 static void plugin_dir(e2e_daemon *d, char *out, size_t len)
@@ -147,22 +148,6 @@ static char *wait_value(struct sd_test *t, const char *series, double want, int 
     ck_assert_msg(value_of((s), (series)) == (want), "%s: %g, not %g, in:\n%s",    \
                   (series), value_of((s), (series)), (double)(want), brief(s))
 
-static void promtool_ok(const char *path)
-{
-    if (system("command -v promtool >/dev/null 2>&1") != 0) {
-        printf("e2e_test_statsd: promtool check skipped: promtool not installed\n");
-        return;
-    }
-    char cmd[PATH_MAX * 2 + 64];
-    E2E_FMT(cmd, sizeof cmd, "promtool check metrics < '%s' > '%s.lint' 2>&1", path, path);
-    int rc = system(cmd);
-    E2E_FMT(cmd, sizeof cmd, "%s.lint", path);
-    char *lint = e2e_read_file(cmd);
-    ck_assert_msg(rc == 0 && (!lint || !lint[0]), "promtool check metrics (%d): %.2000s\n--- %s",
-                  rc, lint ? lint : "", path);
-    free(lint);
-}
-
 #define I "{tickd_instance=\"sd\""
 
 START_TEST(every_type_tags_sampling_malformed)
@@ -242,7 +227,7 @@ START_TEST(every_type_tags_sampling_malformed)
         free(log);
     }
     free(s);
-    promtool_ok(t.prom);
+    e2e_promtool_ok(t.prom);
 
     /* the same through the http plugin's /metrics, with curl */
     char cmd[PATH_MAX * 2], got[PATH_MAX];
@@ -254,7 +239,7 @@ START_TEST(every_type_tags_sampling_malformed)
         VAL_IS(s, "app_requests_total" I "}", 15);
         VAL_IS(s, "http_hits_total" I ",code=\"500\",route=\"/b\"}", 5);
         free(s);
-        promtool_ok(got);
+        e2e_promtool_ok(got);
     } else {
         printf("e2e_test_statsd: curl check skipped: curl not installed\n");
     }
@@ -308,7 +293,7 @@ START_TEST(big_and_truncated_datagrams)
     s = wait_value(&t, "cut_lines_total{tickd_instance=\"small\"}", 36, 5000);
     VAL_IS(s, "statsd_dropped_lines_total{tickd_instance=\"small\",reason=\"truncated\"}", 1);
     free(s);
-    promtool_ok(t.prom);
+    e2e_promtool_ok(t.prom);
     e2e_stop(&t.d, 5000);
 }
 END_TEST
@@ -337,7 +322,7 @@ START_TEST(expiry_and_max_series)
     s = wait_value(&t, "s_a" I "}", 4, 5000);
     VAL_IS(s, "s_f_total" I "}", 1);
     free(s);
-    promtool_ok(t.prom);
+    e2e_promtool_ok(t.prom);
     e2e_stop(&t.d, 5000);
 }
 END_TEST
@@ -412,7 +397,7 @@ START_TEST(reload_mid_stream)
     free(s);
     fprintf(stderr, "statsd: reload mid-stream: %ld lines before, %g after, of %d (kernel drops %ld)\n",
             old, now, N, drops);
-    promtool_ok(t.prom);
+    e2e_promtool_ok(t.prom);
     e2e_stop(&t.d, 5000);
 }
 END_TEST
