@@ -1242,16 +1242,28 @@ static void put_labels(tick_metrics_cursor *c, const tick_metric_family *f,
     put(c, "}", 1);
 }
 
+/* One line: NAME SUFFIX {labels[,le]} VALUE (an integer when ival). */
+static void put_line(tick_metrics_cursor *c, const tick_metric_family *f, const char *suffix,
+                     const char *const *values, const char *le, bool ival, double v,
+                     uint64_t u)
+{
+    puts_(c, f->name);
+    puts_(c, suffix);
+    put_labels(c, f, values, le);
+    put(c, " ", 1);
+    if (ival)
+        put_u64(c, u);
+    else
+        put_double(c, v);
+    put(c, "\n", 1);
+}
+
 static void put_sample(tick_metrics_cursor *c, const tick_metric_family *f,
                        const char *const *values, double v, const uint64_t *buckets,
                        uint64_t count)
 {
     if (f->type != TICK_METRIC_HISTOGRAM) {
-        puts_(c, f->name);
-        put_labels(c, f, values, NULL);
-        put(c, " ", 1);
-        put_double(c, v);
-        put(c, "\n", 1);
+        put_line(c, f, "", values, NULL, false, v, 0);
         return;
     }
     uint64_t cum = 0;
@@ -1262,25 +1274,10 @@ static void put_sample(tick_metrics_cursor *c, const tick_metric_family *f,
             fmt_double(le, f->buckets[i]);
         else
             strcpy(le, "+Inf");
-        puts_(c, f->name);
-        puts_(c, "_bucket");
-        put_labels(c, f, values, le);
-        put(c, " ", 1);
-        put_u64(c, cum);
-        put(c, "\n", 1);
+        put_line(c, f, "_bucket", values, le, true, 0, cum);
     }
-    puts_(c, f->name);
-    puts_(c, "_sum");
-    put_labels(c, f, values, NULL);
-    put(c, " ", 1);
-    put_double(c, v);
-    put(c, "\n", 1);
-    puts_(c, f->name);
-    puts_(c, "_count");
-    put_labels(c, f, values, NULL);
-    put(c, " ", 1);
-    put_u64(c, count);
-    put(c, "\n", 1);
+    put_line(c, f, "_sum", values, NULL, false, v, 0);
+    put_line(c, f, "_count", values, NULL, true, 0, count);
 }
 
 void tick_metric_emit(tick_metric_sink *sink, const char *const *values, double v)
