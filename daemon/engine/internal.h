@@ -77,6 +77,7 @@ typedef struct tick__heap {
 struct tick_loop {
     tick_link ready;              /* handles for the next run phase */
     tick_link running;            /* the snapshot being run */
+    tick_link before_poll;        /* tick_call_before_poll: this tick's end */
     tick_link deferred;           /* tick__deferred, for the next resolve */
     uint64_t now;                 /* cached CLOCK_MONOTONIC ns */
     uint64_t tick;                /* ticks started */

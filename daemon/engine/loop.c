@@ -137,6 +137,7 @@ int tick_loop_new(tick_loop **out)
     tick_link_init(&loop->ready);
     tick_link_init(&loop->running);
     tick_link_init(&loop->deferred);
+    tick_link_init(&loop->before_poll);
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epoll_fd < 0) {
         int err = -errno;
@@ -164,6 +165,7 @@ int tick_loop_close(tick_loop *loop)
         return -EINVAL;
     /* in_tick: a handle closing its own loop would free it under run_once */
     if (loop->in_run || loop->in_tick || !tick_list_empty(&loop->ready) ||
+        !tick_list_empty(&loop->before_poll) ||
         loop->timers.len || loop->stats.tasks_alive || loop->active)
         return -EBUSY;
     /* a scope still open would point into freed memory, and fds a cancel
@@ -204,6 +206,14 @@ void tick_call_soon(tick_loop *loop, tick_handle *h)
     tick_list_append(&loop->ready, &h->link);
 }
 
+void tick_call_before_poll(tick_loop *loop, tick_handle *h)
+{
+    if (tick_link_linked(&h->link))
+        return;
+    tick__handle_claim(loop, h);
+    tick_list_append(&loop->before_poll, &h->link);
+}
+
 bool tick_handle_cancel(tick_handle *h)
 {
     if (!tick_link_linked(&h->link))
@@ -231,7 +241,7 @@ static void trace_line(tick_loop *loop)
 static int poll_timeout_ms(tick_loop *loop, bool block)
 {
     if (!block || loop->stopping || !tick_list_empty(&loop->ready) ||
-        !tick_list_empty(&loop->deferred))
+        !tick_list_empty(&loop->deferred) || !tick_list_empty(&loop->before_poll))
         return 0;
     return tick__timers_timeout_ms(loop);
 }
@@ -286,25 +296,9 @@ static void run_handle_timed(tick_loop *loop, tick_handle *h)
     }
 }
 
-int tick_loop_run_once(tick_loop *loop, bool block)
+/* Run the handles in loop->running, FIFO; ran: the count so far. */
+static int run_running(tick_loop *loop, int ran, bool timed)
 {
-    assert(!loop->in_tick && "tick_loop_run_once called from a handle");
-    loop->in_tick = true;
-    loop->tick++;
-    loop->stats.ticks++;
-    int rc = poll_phase(loop, poll_timeout_ms(loop, block));
-    if (rc < 0) {
-        loop->in_tick = false;
-        return rc;
-    }
-    tick__timers_run(loop);
-
-    tick_list_splice(&loop->running, &loop->ready);
-    if (loop->trace)
-        trace_line(loop);
-    int ran = 0;
-    bool timed = loop->slow_ns != 0;
-    tick__scope_run_begin(loop);
     while (!tick_list_empty(&loop->running)) {
         tick_link *l = loop->running.next;
         tick_link_remove(l);
@@ -321,6 +315,36 @@ int tick_loop_run_once(tick_loop *loop, bool block)
         else
             h->cls->fn(h);
         ran++;
+    }
+    return ran;
+}
+
+int tick_loop_run_once(tick_loop *loop, bool block)
+{
+    assert(!loop->in_tick && "tick_loop_run_once called from a handle");
+    loop->in_tick = true;
+    loop->tick++;
+    loop->stats.ticks++;
+    int rc = poll_phase(loop, poll_timeout_ms(loop, block));
+    if (rc < 0) {
+        loop->in_tick = false;
+        return rc;
+    }
+    tick__timers_run(loop);
+
+    tick_list_splice(&loop->running, &loop->ready);
+    if (loop->trace)
+        trace_line(loop);
+    bool timed = loop->slow_ns != 0;
+    tick__scope_run_begin(loop);
+    int ran = run_running(loop, 0, timed);
+    /* The end of the tick: what the run phase armed with
+     * tick_call_before_poll (one write for what many handles produced).
+     * Armed again from here: the end of the next tick, whose poll does
+     * not block (poll_timeout_ms). */
+    if (!tick_list_empty(&loop->before_poll)) {
+        tick_list_splice(&loop->running, &loop->before_poll);
+        ran = run_running(loop, ran, timed);
     }
     loop->acct_ran = (uint64_t)ran;
     loop->stats.handles_run += (uint64_t)ran;
@@ -361,7 +385,7 @@ int tick_loop_run_until_idle(tick_loop *loop, unsigned max_ticks)
         if (rc < 0)
             return rc;
         if (rc == 0 && loop->polled == 0 && tick_list_empty(&loop->ready) &&
-            tick_list_empty(&loop->deferred))
+            tick_list_empty(&loop->deferred) && tick_list_empty(&loop->before_poll))
             return 0;
     }
     return -EBUSY;
@@ -370,7 +394,7 @@ int tick_loop_run_until_idle(tick_loop *loop, unsigned max_ticks)
 static bool nothing_can_happen(const tick_loop *loop)
 {
     return tick_list_empty(&loop->ready) && tick_list_empty(&loop->deferred) &&
-           loop->timers.len == 0 && loop->active == 0;
+           tick_list_empty(&loop->before_poll) && loop->timers.len == 0 && loop->active == 0;
 }
 
 int tick_loop_run_until_complete(tick_loop *loop, tick_future *f)

@@ -333,7 +333,8 @@ static size_t queued_in(const tick_link *q, const tick_scope *s, bool deep)
 
 static size_t queued(const tick_scope *s, bool deep)
 {
-    return queued_in(&s->loop->ready, s, deep) + queued_in(&s->loop->running, s, deep);
+    return queued_in(&s->loop->ready, s, deep) + queued_in(&s->loop->running, s, deep) +
+           queued_in(&s->loop->before_poll, s, deep);
 }
 
 static size_t unqueue_in(tick_link *q, const tick_scope *s)
@@ -500,7 +501,8 @@ size_t tick_scope_cancel(tick_scope *s)
         tick_handle_cancel(h);
         n++;
     }
-    n += unqueue_in(&s->loop->ready, s) + unqueue_in(&s->loop->running, s);
+    n += unqueue_in(&s->loop->ready, s) + unqueue_in(&s->loop->running, s) +
+         unqueue_in(&s->loop->before_poll, s);
 
     /* Engine sources: a hook may end sources other than its own (closing
      * an fd completes futures, nothing else), so walk a detached copy and
@@ -643,8 +645,8 @@ size_t tick_scope_list(const tick_scope *s, tick_scope_list_fn fn, void *user)
         fn(user, (enum tick_scope_kind)src->kind, src->name ?: "?");
     }
     /* handles queued for the next run phase (a timer that just fired) */
-    const tick_link *queues[2] = { &s->loop->ready, &s->loop->running };
-    for (int q = 0; q < 2; q++)
+    const tick_link *queues[3] = { &s->loop->ready, &s->loop->running, &s->loop->before_poll };
+    for (int q = 0; q < 3; q++)
         for (const tick_link *l = queues[q]->next; l != queues[q]; l = l->next) {
             const tick_handle *h = tick_container_of(l, tick_handle, link);
             if (h->scope == s && !tick__handle_is_task(h)) {

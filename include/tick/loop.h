@@ -79,7 +79,8 @@ struct tick_handle {
 TICK_API void tick_handle_init_class(tick_handle *h, const char *name,
                                      const tick_handle_class *cls);
 
-/* True while h sits in a ready queue or in a future's done-callback list. */
+/* True while h sits in a ready queue, the before-poll list or a future's
+ * done-callback list. */
 static inline bool tick_handle_scheduled(const tick_handle *h)
 {
     return tick_link_linked(&h->link);
@@ -111,7 +112,23 @@ TICK_API void tick_loop_set_current(tick_loop *loop);
  */
 TICK_API void tick_call_soon(tick_loop *loop, tick_handle *h);
 
-/* Unschedule h if it is scheduled (ready queue or done-callback list).
+/*
+ * Schedule h to run once at the end of this tick: after the run phase's
+ * handles, before the loop polls again (redis's beforeSleep, libuv's
+ * prepare handles). For work that many handles of one tick produce and
+ * that is cheaper done once for all of them: one write() of a log that
+ * every connection appended to, then every connection's replies. No
+ * allocation; arming an armed handle is a no-op. Called outside the run
+ * phase (setup code, the resolve phase), h runs at the end of the coming
+ * tick; called from a before-poll handle, at the end of the next tick,
+ * whose poll then does not block. h belongs to the current scope like
+ * any handle: cancelling the scope unschedules it, tick_handle_cancel()
+ * too. It must not block, as no handle may.
+ */
+TICK_API void tick_call_before_poll(tick_loop *loop, tick_handle *h);
+
+/* Unschedule h if it is scheduled (ready queue, before-poll list or
+ * done-callback list).
  * Returns true if it was. O(1). */
 TICK_API bool tick_handle_cancel(tick_handle *h);
 

@@ -108,7 +108,9 @@
 extern "C" {
 #endif
 
-#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.1: descriptor keys (tick/config.h)
+#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.2: tick_call_before_poll (a 3.1
+                                     daemon refuses a 3.2 plugin);
+                                     3.1: descriptor keys (tick/config.h)
                                      and description; new functions: the
                                      SDK (stream.h, server.h), metrics.h,
                                      tick_instance_set_ready, tick_spawn_in
@@ -116,7 +118,7 @@ extern "C" {
                                      3.0: tick_task's own flags, resume offset;
                                      descriptor flags and reconfigure();
                                      2.0: scopes (tick_task, tick_handle) */
-#define TICK_PLUGIN_ABI_MINOR 1
+#define TICK_PLUGIN_ABI_MINOR 2
 #define TICK_PLUGIN_SYMBOL "tick_plugin_descriptor"
 
 typedef struct tick_instance tick_instance;  /* owned by the daemon */

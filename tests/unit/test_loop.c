@@ -1,5 +1,6 @@
 /* test_loop.c — the tick contract: snapshot FIFO, next-tick scheduling,
  * cancellation, threadsafe call_soon, trace format, stats, close. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -342,6 +343,114 @@ START_TEST(run_until_idle_settles_chains)
 }
 END_TEST
 
+/* ---- tick_call_before_poll: the end of the tick ---- */
+
+struct bp {
+    tick_handle h;
+    int id, *log, *nlog;
+    int rearm;                  /* arm itself again this many times */
+    tick_handle *arm;           /* a before-poll handle to arm when run */
+    tick_handle *soon;          /* a handle to call_soon when run */
+    uint64_t ran_tick;
+};
+
+static void bp_run(tick_handle *h)
+{
+    struct bp *b = tick_container_of(h, struct bp, h);
+    b->log[(*b->nlog)++] = b->id;
+    b->ran_tick = tick_loop_tick(loop);
+    if (b->arm)
+        tick_call_before_poll(loop, b->arm);
+    if (b->soon)
+        tick_call_soon(loop, b->soon);
+    if (b->rearm-- > 0)
+        tick_call_before_poll(loop, &b->h);
+}
+
+START_TEST(before_poll_runs_after_the_run_phase)
+{
+    int log[16], n = 0;
+    struct bp p = { .id = 9, .log = log, .nlog = &n };
+    struct bp c = { .id = 3, .log = log, .nlog = &n };
+    struct bp a = { .id = 1, .log = log, .nlog = &n, .arm = &p.h, .soon = &c.h };
+    struct bp b = { .id = 2, .log = log, .nlog = &n, .arm = &p.h };   /* armed twice: once */
+    tick_handle_init(&p.h, "p", bp_run);
+    tick_handle_init(&c.h, "c", bp_run);
+    tick_handle_init(&a.h, "a", bp_run);
+    tick_handle_init(&b.h, "b", bp_run);
+    tick_call_soon(loop, &a.h);
+    tick_call_soon(loop, &b.h);
+    /* a, b, then p at the end of the same tick; c (call_soon) the next */
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 3);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(log[0], 1);
+    ck_assert_int_eq(log[1], 2);
+    ck_assert_int_eq(log[2], 9);
+    ck_assert_uint_eq(p.ran_tick, 1);
+    ck_assert(!tick_handle_scheduled(&p.h));
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 1);
+    ck_assert_int_eq(log[3], 3);
+    ck_assert_uint_eq(c.ran_tick, 2);
+}
+END_TEST
+
+/* Armed from a before-poll handle: the end of the next tick, and that
+ * tick's poll must not block (a blocking run_once would hang here). */
+START_TEST(before_poll_rearmed_runs_next_tick_without_blocking)
+{
+    int log[16], n = 0;
+    struct bp p = { .id = 1, .log = log, .nlog = &n, .rearm = 2 };
+    tick_handle_init(&p.h, "p", bp_run);
+    tick_call_before_poll(loop, &p.h);          /* outside a tick: the coming one */
+    ck_assert(tick_handle_scheduled(&p.h));
+    ck_assert_int_eq(tick_loop_run_once(loop, true), 1);
+    ck_assert_uint_eq(p.ran_tick, 1);
+    ck_assert_int_eq(tick_loop_run_once(loop, true), 1);
+    ck_assert_uint_eq(p.ran_tick, 2);
+    ck_assert_int_eq(tick_loop_run_until_idle(loop, 10), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_uint_eq(p.ran_tick, 3);
+}
+END_TEST
+
+START_TEST(before_poll_cancel_and_close)
+{
+    int log[16], n = 0;
+    struct bp p = { .id = 1, .log = log, .nlog = &n };
+    tick_handle_init(&p.h, "p", bp_run);
+    tick_call_before_poll(loop, &p.h);
+    tick_call_soon(loop, &p.h);                 /* armed already: a no-op */
+    ck_assert_int_eq(tick_loop_close(loop), -EBUSY);
+    ck_assert(tick_handle_cancel(&p.h));
+    ck_assert(!tick_handle_scheduled(&p.h));
+    ck_assert_int_eq(tick_loop_run_once(loop, false), 0);
+    ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+/* A before-poll handle belongs to the scope it was armed in: the scope is
+ * not empty while it is armed, and cancelling the scope unschedules it. */
+START_TEST(before_poll_belongs_to_its_scope)
+{
+    int log[16], n = 0;
+    struct bp p = { .id = 1, .log = log, .nlog = &n };
+    tick_scope sc;
+    tick_handle_init(&p.h, "p", bp_run);
+    tick_scope_init(&sc, loop, NULL, "sc");
+    tick_scope *prev = tick_scope_enter(loop, &sc);
+    tick_call_before_poll(loop, &p.h);
+    tick_scope_enter(loop, prev);
+    ck_assert_ptr_eq(tick_handle_scope(&p.h), &sc);
+    ck_assert(!tick_scope_empty(&sc));
+    ck_assert_int_eq(tick_scope_close(&sc), -EBUSY);
+    ck_assert_uint_eq(tick_scope_cancel(&sc), 1);
+    ck_assert(!tick_handle_scheduled(&p.h));
+    ck_assert_int_eq(tick_loop_run_until_idle(loop, 10), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(tick_scope_close(&sc), 0);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
     Suite *s = suite_create("loop");
@@ -363,6 +472,10 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, slow_handle_that_frees_its_name);
     tcase_add_test(tc, oom_on_new);
     tcase_add_test(tc, run_until_idle_settles_chains);
+    tcase_add_test(tc, before_poll_runs_after_the_run_phase);
+    tcase_add_test(tc, before_poll_rearmed_runs_next_tick_without_blocking);
+    tcase_add_test(tc, before_poll_cancel_and_close);
+    tcase_add_test(tc, before_poll_belongs_to_its_scope);
     suite_add_tcase(s, tc);
     return s;
 }
