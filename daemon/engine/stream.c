@@ -740,7 +740,17 @@ int tick_stream_uncork(tick_stream *s)
         else if (s->queued)              /* a pending flush/drain waits on */
             tick_fd_clear(s->fd, EPOLLOUT);   /* the next writable edge */
     }
-    return s->werr;
+    /* A flush or drain awaited while corked (by another task or handle
+     * than the one uncorking: kv's end-of-tick commit) is done now if the
+     * queue went out; no writable edge would come to tell it. */
+    intptr_t v;
+    int err = s->werr;
+    if (s->wr && wr_check(s, &v)) {
+        s->refs++;
+        side_done(s, &s->wr, v);
+        stream_unref(s);
+    }
+    return err;
 }
 
 static tick_future *wr_start(tick_stream *s, int kind)
