@@ -99,7 +99,11 @@ static int grow(struct kv_aof *a, size_t more)
 
 static size_t put_num(char *p, char c, size_t v)
 {
-    return (size_t)sprintf(p, "%c%zu\r\n", c, v);
+    p[0] = c;
+    size_t n = 1 + kv_ll2s(p + 1, (long long)v);
+    p[n] = '\r';
+    p[n + 1] = '\n';
+    return n + 2;
 }
 
 void aof_append(struct kv_aof *a, int argc, const char *const *argv, const size_t *len)
@@ -123,6 +127,8 @@ void aof_append(struct kv_aof *a, int argc, const char *const *argv, const size_
     a->len = (size_t)(p - a->buf);
     aof_rewrite_log(a, argc, argv, len);
 }
+
+bool aof_pending(const struct kv_aof *a) { return a->len != 0; }
 
 int aof_write(struct kv_aof *a)
 {
@@ -350,5 +356,6 @@ int aof_start(struct kv_aof *a)
 }
 
 uint64_t aof_size(const struct kv_aof *a) { return a ? a->size : 0; }
+uint64_t aof_writes(const struct kv_aof *a) { return a ? a->written : 0; }
 uint64_t aof_base_size(const struct kv_aof *a) { return a ? a->base_size : 0; }
 int aof_rewriting(const struct kv_aof *a) { return a && a->rewriting; }

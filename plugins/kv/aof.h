@@ -30,6 +30,10 @@ void aof_close(struct kv_aof *a);
 void aof_append(struct kv_aof *a, int argc, const char *const *argv, const size_t *len);
 /* write() what was appended. 0 or -errno (logged once). */
 int aof_write(struct kv_aof *a);
+/* write() calls so far (each writes every record appended before it). */
+uint64_t aof_writes(const struct kv_aof *a);
+/* Appended and not written yet. */
+bool aof_pending(const struct kv_aof *a);
 /* always: a future done when a sync covering every write so far has
  * returned (one reference); NULL when nothing waits (other modes, or
  * nothing written since the last sync). */

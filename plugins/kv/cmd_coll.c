@@ -196,8 +196,8 @@ void cmd_hincrby(kv_ctx *c)
     if (!h && !(h = get_hash(c, true, &bad)))
         return;
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "%lld", v);
-    if (hash_set(h, c->argv[2], c->len[2], buf, (size_t)n) < 0) {
+    size_t n = kv_ll2s(buf, v);
+    if (hash_set(h, c->argv[2], c->len[2], buf, n) < 0) {
         rp_error(c->out, "OOM out of memory");
         return;
     }

@@ -348,8 +348,8 @@ static void incr_by(kv_ctx *c, long long by)
     }
     v += by;
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "%lld", v);
-    if (store_num(c, pp, buf, (size_t)n))
+    size_t n = kv_ll2s(buf, v);
+    if (store_num(c, pp, buf, n))
         rp_int(c->out, v);
 }
 

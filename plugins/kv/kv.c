@@ -208,6 +208,40 @@ static size_t run_batch(kv_client *cl, size_t *need, bool *line)
     return off;
 }
 
+/*
+ * Group commit of the AOF's write() (everysec and no; always keeps its
+ * per-batch write and group fdatasync): a batch that appended records,
+ * or that reads while another batch's records wait (its replies may show
+ * them), leaves its replies corked on kv.committing, and one before-poll
+ * handle (the end of the tick, redis's beforeSleep) writes every record
+ * of the tick with one write() and then uncorks those streams: a reply
+ * still never leaves before the write it acknowledges is in the file.
+ * At -P 1 and 50 clients a tick holds a few batches; one write() each
+ * was the AOF's whole cost over no AOF.
+ */
+static void commit_run(tick_handle *h)
+{
+    kv *k = tick_container_of(h, kv, commit);
+    if (k->aof)
+        aof_write(k->aof);
+    while (!tick_list_empty(&k->committing)) {
+        kv_client *cl = tick_container_of(k->committing.next, kv_client, commit_link);
+        tick_link_remove(&cl->commit_link);
+        tick_stream_uncork(cl->conn.stream);     /* an error: the task's next await sees it */
+    }
+}
+
+static bool commit_later(kv_client *cl)
+{
+    kv *k = cl->kv;
+    if (!k->aof || k->aof_fsync == AOF_ALWAYS || cl->close_after || !aof_pending(k->aof))
+        return false;
+    if (!tick_link_linked(&cl->commit_link))
+        tick_list_append(&k->committing, &cl->commit_link);
+    tick_call_before_poll(tick_instance_loop(k->in), &k->commit);
+    return true;
+}
+
 static int conn_step(tick_task *t)
 {
     kv_client *cl = (kv_client *)tick_conn_of(t);
@@ -218,6 +252,7 @@ static int conn_step(tick_task *t)
 
     TICK_BEGIN(t);
     cl->kv = kv_of(cl->conn.server);
+    tick_link_init(&cl->commit_link);
     if (resp_cmd_init(&cl->cmd) < 0)
         TICK_RETURN(t, 0);
     cl->inited = true;
@@ -244,13 +279,22 @@ static int conn_step(tick_task *t)
         cl->need = need;
         cl->need_line = line;
         cl->corked = out.corked;
-        if (cl->kv->aof)
-            aof_write(cl->kv->aof);      /* in the file before the replies */
-        out_end(&out);                   /* one send, or queued if corked */
-        out.sink = NULL;
-        if (out.err < 0)
-            break;                       /* the peer is gone */
-        if (cl->kv->aof) {
+        if (commit_later(cl)) {
+            tick_stream_cork(s);
+            out_end(&out);               /* queued: commit_run sends it */
+            out.sink = NULL;
+            if (out.err < 0)
+                break;
+            cl->corked = false;          /* commit_run uncorks */
+        } else {
+            if (cl->kv->aof)
+                aof_write(cl->kv->aof);  /* in the file before the replies */
+            out_end(&out);               /* one send, or queued if corked */
+            out.sink = NULL;
+            if (out.err < 0)
+                break;                   /* the peer is gone */
+        }
+        if (cl->kv->aof && cl->corked) {
             tick_future *w = aof_sync_wait(cl->kv->aof);
             if (w) {                     /* always: replies held for the sync */
                 TICK_AWAIT(t, w, rc);
@@ -273,6 +317,8 @@ static int conn_step(tick_task *t)
         }
     }
     if (cl->inited) {
+        if (tick_link_linked(&cl->commit_link))
+            tick_link_remove(&cl->commit_link);   /* the replies die with it */
         resp_cmd_free(&cl->cmd);
         free(cl->name);
         cl->name = NULL;
@@ -302,7 +348,7 @@ static void cron_fire(tick_handle *h)
 
 /* ---- metrics ---- */
 
-enum { M_HITS, M_MISSES, M_EXPIRED, M_EVICTED, M_KEYS, M_MEM, M_AOF, M_FSYNCS, M_N };
+enum { M_HITS, M_MISSES, M_EXPIRED, M_EVICTED, M_KEYS, M_MEM, M_AOF, M_FSYNCS, M_WRITES, M_N };
 static struct { const char *name, *help; enum tick_metric_type type; } mdesc[M_N] = {
     { "kv_keyspace_hits_total", "Key lookups that found the key.", TICK_METRIC_COUNTER },
     { "kv_keyspace_misses_total", "Key lookups that did not.", TICK_METRIC_COUNTER },
@@ -313,6 +359,8 @@ static struct { const char *name, *help; enum tick_metric_type type; } mdesc[M_N
       TICK_METRIC_GAUGE },
     { "kv_aof_size_bytes", "Size of the append-only file.", TICK_METRIC_GAUGE },
     { "kv_aof_fsyncs_total", "fdatasync calls on the append-only file.", TICK_METRIC_COUNTER },
+    { "kv_aof_writes_total", "write() calls on the append-only file (one per tick that wrote).",
+      TICK_METRIC_COUNTER },
 };
 struct mref { kv *k; int which; };
 static const char *const cmd_labels[] = { "command", NULL };
@@ -332,6 +380,7 @@ static void collect(tick_metric_family *f, tick_metric_sink *sink, void *user)
     case M_MEM: v = (double)kv_mem_used; break;
     case M_AOF: v = (double)aof_size(k->aof); break;
     case M_FSYNCS: v = (double)k->st.fsyncs; break;
+    case M_WRITES: v = (double)aof_writes(k->aof); break;
     }
     tick_metric_emit(sink, NULL, v);
 }
@@ -406,6 +455,10 @@ static int kv_start(tick_instance *in)
     };
     if ((rc = tick_server_start(in, &cfg, &k->srv)) < 0)
         return rc;
+    tick_handle_init(&k->commit, "kv commit", commit_run);
+    tick_link_init(&k->committing);
+    /* the instance's, not the first connection's that arms it */
+    tick_handle_set_scope(&k->commit, tick_scope_current(tick_instance_loop(in)));
     tick_timer_init(&k->cron, "kv cron", cron_fire);
     tick_call_later(tick_instance_loop(in), &k->cron, 100 * TICK_MSEC);
     for (unsigned i = 0; tick_server_address(k->srv, i); i++)

@@ -41,6 +41,7 @@ typedef struct kv_client {
     size_t need;                     /* bytes the next read must buffer */
     bool need_line;                  /* the next read: up to a newline */
     bool corked;                     /* this batch corked the stream */
+    tick_link commit_link;           /* in kv.committing: replies wait */
 } kv_client;
 
 struct kv_stats {
@@ -73,6 +74,10 @@ typedef struct kv {
     struct kv_aof *aof;
     char aof_full[4096];             /* the resolved path */
     tick_metric *fsync_hist;
+    /* everysec/no: one write() of the tick's AOF records at the end of
+     * the tick, then the replies of the clients that waited for it */
+    tick_handle commit;
+    tick_link committing;            /* kv_client.commit_link */
     unsigned cron_ticks;
     struct kv *next_kv;               /* the instances, for conn -> kv */
 } kv;
@@ -119,6 +124,9 @@ bool kv_glob(const char *pat, size_t pl, const char *s, size_t sl, bool nocase);
 
 /* the wall clock in ms */
 int64_t kv_now_ms(void);
+/* v in decimal into p (at least 20 bytes, no NUL): the length. sprintf's
+ * "%lld" costs ten times as much, and the AOF formats every length. */
+size_t kv_ll2s(char *p, long long v);
 
 /* kv.c: the fsync latency histogram */
 void kv_fsync_observe(kv *k, double seconds);

@@ -56,8 +56,7 @@ static char *room(kv_out *o, size_t n)
     return o->buf + o->len;
 }
 
-/* ll2str into p (at least 21 bytes): the length */
-static size_t ll2s(char *p, long long v)
+size_t kv_ll2s(char *p, long long v)
 {
     char tmp[24];
     size_t n = 0, i = 0;
@@ -79,7 +78,7 @@ static void prefixed(kv_out *o, char c, long long v)
         return;
     char *p = room(o, 24);
     p[0] = c;
-    size_t n = 1 + ll2s(p + 1, v);
+    size_t n = 1 + kv_ll2s(p + 1, v);
     p[n++] = '\r';
     p[n++] = '\n';
     o->len += n;
@@ -98,7 +97,7 @@ void rp_bulk(kv_out *o, const void *p, size_t n)
     if (n <= 4096) {                     /* header, value, CRLF in one go */
         char *q = room(o, n + 32);
         q[0] = '$';
-        size_t h = 1 + ll2s(q + 1, (long long)n);
+        size_t h = 1 + kv_ll2s(q + 1, (long long)n);
         q[h++] = '\r';
         q[h++] = '\n';
         memcpy(q + h, p, n);

@@ -440,6 +440,40 @@ START_TEST(aof_everysec_cadence)
 }
 END_TEST
 
+/* everysec and no: the AOF records of every batch in a tick go out in
+ * one write() at the end of the tick, before those batches' replies. 50
+ * clients pipelining 16 SETs make 1250 batches; one write() per batch
+ * (what kv did before the group commit) would be 1250 writes or more. */
+START_TEST(aof_group_commit_one_write_per_tick)
+{
+    NEED("redis-cli");
+    NEED("redis-benchmark");
+    e2e_daemon d;
+    e2e_daemon_init(&d);
+    uint16_t port = e2e_free_port();
+    char extra[512];
+    E2E_FMT(extra, sizeof extra, "aof = %s/kv.aof\naof_fsync = everysec\n", d.dir);
+    kv_start(&d, port, extra);
+    long w0 = info_num(port, "aof_writes");
+    char *out = sh("redis-benchmark -p %u -c 50 -P 16 -n 20000 -t set -r 1000 -q 2>&1 | tr '\\r' '\\n' | tail -2",
+                   port);
+    ck_assert_msg(strstr(out, "requests per second"), "%s", out);
+    free(out);
+    long w1 = info_num(port, "aof_writes");
+    ck_assert_msg(w1 - w0 > 0 && (w1 - w0) * 2 < 1250, "%ld writes for 1250 batches", w1 - w0);
+    /* and they are all in the file: 20000 SETs, a prefix of PING-free records */
+    e2e_kill(&d);
+    char path[PATH_MAX];
+    E2E_FMT(path, sizeof path, "%s/kv.aof", d.dir);
+    char *aof = e2e_read_file(path);
+    size_t sets = 0;
+    for (const char *p = aof; (p = strstr(p, "\r\nSET\r\n")); p++)
+        sets++;
+    ck_assert_uint_eq(sets, 20000);
+    free(aof);
+}
+END_TEST
+
 START_TEST(aof_truncated_tail_repaired)
 {
     NEED("redis-cli");
@@ -597,6 +631,7 @@ static Suite *kv_suite(void)
     tcase_add_test(tc, auth_and_protected_mode);
     tcase_add_test(tc, aof_acknowledged_writes_survive_sigkill);
     tcase_add_test(tc, aof_everysec_cadence);
+    tcase_add_test(tc, aof_group_commit_one_write_per_tick);
     tcase_add_test(tc, aof_truncated_tail_repaired);
     tcase_add_test(tc, aof_loading_answers_loading);
     tcase_add_test(tc, aof_rewrite_under_write_load);
