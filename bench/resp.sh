@@ -5,13 +5,15 @@
 # floor: PING, GET, SET), with redis-benchmark as the load generator, at
 # -P 1 and -P 16, -c 50; then kv (aof_fsync = everysec) against redis
 # (appendonly yes, appendfsync everysec). Servers on cpu 0, the client
-# on cpu 1, servers alternating within each round; per command the best
-# (lowest CPU per op) of RESP_ROUNDS rounds. Printed per command: ops/s,
+# on cpu 1; the servers run side by side and every command is measured
+# on each in turn, RESP_ROUNDS rounds with the order rotating (run_set
+# says why); per command the median round. Printed per command: ops/s,
 # each server's CPU per operation (utime+stime from /proc/PID/stat, all
-# threads), the ratios, and the client core's load (cpu 1 busy, from
-# /proc/stat). Then RSS per million 16-byte keys (16-byte values), kv
+# threads) with its min-max over the rounds, the ratios, the client
+# core's load (cpu 1 busy, from /proc/stat) and the server loop's sleeps
+# per operation (voluntary context switches). Then RSS per million 16-byte keys (16-byte values), kv
 # against redis. Environment: RESP_N1 (requests per command at -P 1,
-# 100000), RESP_N16 (500000), RESP_ROUNDS (2), RESP_SKIP_AOF=1,
+# 100000), RESP_N16 (500000), RESP_ROUNDS (5), RESP_SKIP_AOF=1,
 # RESP_SKIP_RSS=1, RESP_LOAD_MB (the AOF loaded at the end while the
 # loop is probed: 1024; 0 skips).
 set -u
@@ -20,7 +22,7 @@ TICKD=${TICKD:-$B/../tickd}
 TICK_PLUGINS=${TICK_PLUGINS:-$B/../plugins}
 N1=${RESP_N1:-100000}
 N16=${RESP_N16:-500000}
-ROUNDS=${RESP_ROUNDS:-2}
+ROUNDS=${RESP_ROUNDS:-5}
 CMDS="ping_mbulk set get incr lpush lpop mset"
 FLOOR="ping_mbulk set get"
 HZ=$(getconf CLK_TCK)
@@ -63,7 +65,7 @@ start() {
         extra=""
         [ "$2" = aof ] && extra="aof = $tmp/kv-$sport.aof
 aof_fsync = everysec"
-        cat > "$tmp/kv.ini" <<EOC
+        cat > "$tmp/kv-$sport.ini" <<EOC
 [daemon]
 plugin_dir = $TICK_PLUGINS
 control_socket = no
@@ -73,16 +75,16 @@ module = kv
 listen = 127.0.0.1:$sport
 $extra
 EOC
-        taskset -c 0 "$TICKD" -c "$tmp/kv.ini" >"$tmp/kv.log" 2>&1 &
+        taskset -c 0 "$TICKD" -c "$tmp/kv-$sport.ini" >"$tmp/kv-$sport.log" 2>&1 &
         ;;
     redis)
         if [ "$2" = aof ]; then
             taskset -c 0 redis-server --save "" --appendonly yes --appendfsync everysec \
                 --dir "$tmp" --appendfilename "r$sport.aof" --port "$sport" --daemonize no \
-                >"$tmp/redis.log" 2>&1 &
+                >"$tmp/redis-$sport.log" 2>&1 &
         else
             taskset -c 0 redis-server --save "" --appendonly no --port "$sport" \
-                --daemonize no >"$tmp/redis.log" 2>&1 &
+                --daemonize no >"$tmp/redis-$sport.log" 2>&1 &
         fi
         ;;
     raw) taskset -c 0 "$B/raw_resp" "127.0.0.1:$sport" &
@@ -94,51 +96,84 @@ EOC
 }
 stop() { kill "$spid"; wait "$spid" 2>/dev/null; }
 
-# measure SERVER CMD P N: prints "ops_per_s ns_cpu_per_op client_load"
+# the loop thread's sleeps: voluntary context switches (the main thread
+# is kv's loop, redis's event loop and raw_resp's only thread)
+vcsw() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status"; }
+
+# measure PID PORT CMD P N: prints "ops_per_s ns_cpu_per_op client_load
+# sleeps_per_op"
 measure() {
-    c0=$(cpu_ticks "$spid"); set -- "$@" $(cpu1)
-    out=$(taskset -c 1 timeout 120 redis-benchmark -p "$sport" -c 50 -P "$3" -n "$4" -t "$2" \
+    c0=$(cpu_ticks "$1"); v0=$(vcsw "$1"); set -- "$@" $(cpu1)
+    out=$(taskset -c 1 timeout 120 redis-benchmark -p "$2" -c 50 -P "$4" -n "$5" -t "$3" \
           -r 100000 -q --csv 2>/dev/null | tail -1)
-    c1=$(cpu_ticks "$spid"); set -- "$@" $(cpu1)
+    c1=$(cpu_ticks "$1"); v1=$(vcsw "$1"); set -- "$@" $(cpu1)
     rps=$(echo "$out" | cut -d, -f2 | tr -d '"')
-    awk -v rps="$rps" -v c0="$c0" -v c1="$c1" -v hz="$HZ" -v n="$4" \
-        -v b0="$5" -v t0="$6" -v b1="$7" -v t1="$8" \
-        'BEGIN { printf "%.0f %.0f %.2f\n", rps, (c1 - c0) / hz * 1e9 / n,
-                 (t1 > t0) ? (b1 - b0) / (t1 - t0) : 0 }'
+    awk -v rps="$rps" -v c0="$c0" -v c1="$c1" -v hz="$HZ" -v n="$5" -v v0="$v0" -v v1="$v1" \
+        -v b0="$6" -v t0="$7" -v b1="$8" -v t1="$9" \
+        'BEGIN { printf "%.0f %.0f %.2f %.3f\n", rps, (c1 - c0) / hz * 1e9 / n,
+                 (t1 > t0) ? (b1 - b0) / (t1 - t0) : 0, (v1 - v0) / n }'
 }
 
+# All the servers of a set run at once (an idle one costs its own pid a
+# 10 Hz cron, nothing to the others). Each round measures every command
+# on every server back to back, the servers' order rotating from round to
+# round, so a slow minute of the machine falls on all of them: paired
+# figures, not one server's good minute against another's bad one. Each
+# server's keyspace is emptied (FLUSHALL) before each round, so every
+# round starts from the same state. Printed per command and server: the
+# median of the rounds (ops/s, CPU per op, client load, sleeps per op)
+# and the CPU per op's min-max; the ratios and targets use the medians.
 run_set() {   # MODE SERVERS...
     mode=$1; shift
+
+    servers="$*"; spids=""; sports=""
+    for s in $servers; do
+        start "$s" "$mode"
+        spids="$spids $spid"; sports="$sports $sport"
+    done
     for p in 1 16; do
         n=$N1; [ "$p" = 16 ] && n=$N16
-        echo "-- -P $p, -c 50, -n $n per command, $ROUNDS rounds (best CPU/op kept)"
+        echo "-- -P $p, -c 50, -n $n per command, $ROUNDS rounds, servers interleaved (medians)"
         : > "$tmp/res"
         r=1
         while [ "$r" -le "$ROUNDS" ]; do
-            for s in "$@"; do
-                start "$s" "$mode"
-                for c in $CMDS; do
+            # rotate the order: round r starts with server (r mod count)
+            order=$(echo "$servers" | awk -v r="$r" '{ for (i = 0; i < NF; i++)
+                      printf "%d ", (i + r - 1) % NF + 1 }')
+            for i in $order; do
+                s=$(echo "$servers" | cut -d' ' -f"$i")
+                [ "$s" = raw ] || redis-cli -p "$(echo $sports | cut -d' ' -f"$i")" FLUSHALL >/dev/null
+            done
+            for c in $CMDS; do
+                for i in $order; do
+                    s=$(echo "$servers" | cut -d' ' -f"$i")
                     if [ "$s" = raw ] && ! echo " $FLOOR " | grep -q " $c "; then continue; fi
-                    echo "$s $c $(measure "$s" "$c" "$p" "$n")" >> "$tmp/res"
+                    echo "$s $c $(measure "$(echo $spids | cut -d' ' -f"$i")" \
+                                  "$(echo $sports | cut -d' ' -f"$i")" "$c" "$p" "$n")" >> "$tmp/res"
                 done
-                stop
             done
             r=$((r + 1))
         done
-        printf "%-10s %-6s %10s %10s %6s\n" cmd server ops/s ns_cpu/op client
+        printf "%-10s %-6s %10s %10s %13s %6s %9s\n" cmd server ops/s ns_cpu/op min-max client sleeps/op
         for c in $CMDS; do
-            for s in "$@"; do
-                sort -k4,4n "$tmp/res" | awk -v s="$s" -v c="$c" '$1 == s && $2 == c { print; exit }'
+            for s in $servers; do
+                awk -v s="$s" -v c="$c" '$1 == s && $2 == c' "$tmp/res" | sort -k4,4n | awk -v s="$s" -v c="$c" '
+                    { cpu[NR] = $4; rps[NR] = $3; cl[NR] = $5; sl[NR] = $6 }
+                    END { if (!NR) exit
+                          m = int((NR + 1) / 2)
+                          # the median round by CPU per op; the other columns are its
+                          printf "%s %s %d %d %d-%d %s %s\n", s, c, rps[m], cpu[m], cpu[1], cpu[NR], cl[m], sl[m] }'
             done
-        done | awk '{ printf "%-10s %-6s %10d %10d %6s\n", $2, $1, $3, $4, $5 }
-                    { cpu[$1 "," $2] = $4; cmds[$2] = 1 }
-                    END { for (c in cmds) {
+        done | awk '{ printf "%-10s %-6s %10d %10d %13s %6s %9s\n", $2, $1, $3, $4, $5, $6, $7 }
+                    { cpu[$1 "," $2] = $4; if (!($2 in seen)) { seen[$2] = 1; cmds[++nc] = $2 } }
+                    END { for (j = 1; j <= nc; j++) { c = cmds[j]
                             k = cpu["kv," c]; r = cpu["redis," c]; w = cpu["raw," c];
                             line = sprintf("   ratio %-10s kv/redis %.2f", c, r ? k / r : 0);
                             if (w) line = line sprintf("  kv/raw %.2f (target <= 1.15)", k / w);
                             line = line ((r && k < r) ? "  below redis: yes" : "  below redis: NO");
                             print line } }'
     done
+    for spid in $spids; do stop; done
 }
 
 echo "== RESP: kv vs redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') vs raw_resp" \
