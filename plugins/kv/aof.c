@@ -97,7 +97,7 @@ static int grow(struct kv_aof *a, size_t more)
     return 0;
 }
 
-static size_t put_num(char *p, char c, size_t v)
+size_t aof_put_num(char *p, char c, size_t v)
 {
     p[0] = c;
     size_t n = 1 + kv_ll2s(p + 1, (long long)v);
@@ -116,9 +116,9 @@ void aof_append(struct kv_aof *a, int argc, const char *const *argv, const size_
         return;
     }
     char *p = a->buf + a->len;
-    p += put_num(p, '*', (size_t)argc);
+    p += aof_put_num(p, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        p += put_num(p, '$', len[i]);
+        p += aof_put_num(p, '$', len[i]);
         memcpy(p, argv[i], len[i]);
         p += len[i];
         *p++ = '\r';

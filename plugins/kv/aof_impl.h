@@ -50,6 +50,8 @@ struct kv_aof {
 };
 
 void aof_rewrite_free(struct kv_aof *a);
+/* "<c><v>\r\n" into p (room for 24 bytes): the length. */
+size_t aof_put_num(char *p, char c, size_t v);
 
 #pragma GCC visibility pop
 

@@ -53,9 +53,9 @@ static void buf_rec(struct aof_buf *b, int argc, const char *const *argv, const 
         b->cap = cap;
     }
     char *p = b->p + b->len;
-    p += sprintf(p, "*%d\r\n", argc);
+    p += aof_put_num(p, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        p += sprintf(p, "$%zu\r\n", len[i]);
+        p += aof_put_num(p, '$', len[i]);
         memcpy(p, argv[i], len[i]);
         p += len[i];
         *p++ = '\r';
