@@ -39,6 +39,7 @@ void kv_aof_log(kv *k, int argc, const char *const *argv, const size_t *len)
 uint64_t aof_size(const struct kv_aof *a) { (void)a; return 0; }
 uint64_t aof_base_size(const struct kv_aof *a) { (void)a; return 0; }
 int aof_rewriting(const struct kv_aof *a) { (void)a; return 0; }
+uint64_t aof_writes(const struct kv_aof *a) { (void)a; return 0; }
 int aof_rewrite_start(struct kv_aof *a) { (void)a; return -EBUSY; }
 void aof_rewrite_before(struct kv_aof *a, kv_ctx *c, int first, int last, int step)
 {
