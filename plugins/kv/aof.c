@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,11 +42,20 @@ int aof_open(kv *k, const char *path, int mode, struct kv_aof **out)
     a->old_fd = -1;
     snprintf(a->path, sizeof a->path, "%s", path);
     a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
-    if (a->fd < 0 || fstat(a->fd, &st) < 0) {
+    /* one writer per file: another kv instance (or daemon) given the same
+     * path would interleave its records with ours and rename its rewrite
+     * over our file; the lock goes with the fd (a rewrite's new file is
+     * locked before the rename) */
+    if (a->fd < 0 || flock(a->fd, LOCK_EX | LOCK_NB) < 0 || fstat(a->fd, &st) < 0) {
         int e = errno;
         if (a->fd >= 0)
             close(a->fd);
         free(a);
+        if (e == EWOULDBLOCK) {
+            tick_instance_error(k->in, "aof '%s' is in use by another kv instance or "
+                                "process (locked)", path);
+            return -EBUSY;
+        }
         tick_instance_error(k->in, "aof '%s': %s", path, strerror(e));
         return -e;
     }
@@ -247,7 +257,7 @@ static void load_done(struct kv_aof *a)
     aof_replay_release();
     tick_instance_set_ready(k->in, true, NULL);
     tick_log(TICK_LOG_NOTICE, "aof: loaded %llu commands, %zu keys, %llu bytes in %.3f s",
-             (unsigned long long)(aof_replayed - a->loaded_cmds), k->db.d.count,
+             (unsigned long long)(k->st.replayed - a->loaded_cmds), k->db.d.count,
              (unsigned long long)a->loff, (double)(mono_ns() - a->t_load) / 1e9);
 }
 
@@ -261,7 +271,7 @@ static int load_step(tick_task *t)
     intptr_t rc;
     TICK_BEGIN(t);
     a->t_load = mono_ns();
-    a->loaded_cmds = aof_replayed;
+    a->loaded_cmds = a->k->st.replayed;
     a->lcap = LOAD_SLICE * 8;
     if (!(a->lbuf = malloc(a->lcap)))
         TICK_FAIL(t, -ENOMEM);

@@ -58,9 +58,6 @@ void aof_rewrite_log(struct kv_aof *a, int argc, const char *const *argv, const 
 /* Free the loader's parser state (at the end of a load). */
 void aof_replay_release(void);
 
-/* commands replayed so far (all instances) */
-extern uint64_t aof_replayed;
-
 #pragma GCC visibility pop
 
 #endif

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -323,10 +324,16 @@ int aof_rewrite_start(struct kv_aof *a)
         return -EBUSY;
     if ((size_t)snprintf(a->rw_path, sizeof a->rw_path, "%s.rewrite", a->path) >= sizeof a->rw_path)
         return -ENAMETOOLONG;
-    a->rw_fd = open(a->rw_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
-    if (a->rw_fd < 0) {
-        tick_log(TICK_LOG_ERR, "aof rewrite: %s: %s", a->rw_path, strerror(errno));
-        return -errno;
+    /* locked as the file it replaces is (aof_open), before any write: a
+     * second writer of the same path fails here rather than truncate ours */
+    a->rw_fd = open(a->rw_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
+    if (a->rw_fd < 0 || flock(a->rw_fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(a->rw_fd, 0) < 0) {
+        int e = errno;
+        tick_log(TICK_LOG_ERR, "aof rewrite: %s: %s", a->rw_path, strerror(e));
+        if (a->rw_fd >= 0)
+            close(a->rw_fd);
+        a->rw_fd = -1;
+        return -e;
     }
     if (++a->epoch == 0)
         a->epoch = 1;

@@ -240,7 +240,7 @@ void cmd_info(kv_ctx *c)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         P("# Memory\r\nused_memory:%zu\r\nused_memory_rss:%lld\r\nmaxmemory:%llu\r\n"
-          "maxmemory_policy:%s\r\n\r\n", kv_mem_used, (long long)ru.ru_maxrss * 1024,
+          "maxmemory_policy:%s\r\n\r\n", c->db->mem.used, (long long)ru.ru_maxrss * 1024,
           (unsigned long long)k->max_memory, k->eviction ? "allkeys-lru" : "noeviction");
     }
     if (want(c, "persistence", true)) {

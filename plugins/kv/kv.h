@@ -43,9 +43,15 @@ typedef struct kv_client {
     bool corked;                     /* this batch corked the stream */
 } kv_client;
 
+#define KV_NCOMMANDS 58                 /* rows of the command table (cmd_table.c) */
+
+/* The instance's own counters (nothing is counted module-wide: two
+ * instances in one daemon report their own). */
 struct kv_stats {
     uint64_t commands, connections, rejected_oom, rejected_loading;
     uint64_t fsyncs, fsync_ns;
+    uint64_t replayed;               /* commands loaded from the AOF */
+    uint64_t calls[KV_NCOMMANDS];    /* by command (the table's order) */
 };
 
 typedef struct kv {
@@ -74,7 +80,6 @@ typedef struct kv {
     char aof_full[4096];             /* the resolved path */
     tick_metric *fsync_hist;
     unsigned cron_ticks;
-    struct kv *next_kv;               /* the instances, for conn -> kv */
 } kv;
 
 typedef struct kv_ctx {
@@ -110,9 +115,8 @@ void kv_commands_init(void);
 void kv_exec(kv_ctx *c);
 /* The AOF records one command (argc args). */
 void kv_aof_log(kv *k, int argc, const char *const *argv, const size_t *len);
-size_t kv_command_count(void);
+/* the name of the table's row i (< KV_NCOMMANDS); k->st.calls[i] counts it */
 const char *kv_command_name(size_t i);
-uint64_t kv_command_calls(size_t i);
 
 /* glob.c: redis's stringmatchlen */
 bool kv_glob(const char *pat, size_t pl, const char *s, size_t sl, bool nocase);
