@@ -9,7 +9,10 @@
  * fdatasync never runs on the loop: a syncer task runs it on the thread
  * pool, per second (everysec) or for every batch that wrote (always,
  * group commit: batches that wrote while a sync ran share the next one;
- * their replies stay corked until it returns).
+ * their replies stay corked until it returns). The file's directory is
+ * fsynced the same way, in every mode, after the file was created and
+ * after a rewrite renamed the new file into place; in always mode the
+ * replies then wait for that too (aof_rewrite.c: the switch).
  */
 #ifndef KV_AOF_H
 #define KV_AOF_H

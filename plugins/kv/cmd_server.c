@@ -245,10 +245,11 @@ void cmd_info(kv_ctx *c)
     }
     if (want(c, "persistence", true)) {
         P("# Persistence\r\nloading:%d\r\naof_enabled:%d\r\naof_current_size:%llu\r\n"
-          "aof_base_size:%llu\r\naof_rewrite_in_progress:%d\r\naof_fsyncs:%llu\r\n\r\n",
+          "aof_base_size:%llu\r\naof_rewrite_in_progress:%d\r\naof_fsyncs:%llu\r\n"
+          "aof_dir_fsyncs:%llu\r\n\r\n",
           k->loading, k->aof != NULL, (unsigned long long)aof_size(k->aof),
           (unsigned long long)aof_base_size(k->aof), aof_rewriting(k->aof),
-          (unsigned long long)k->st.fsyncs);
+          (unsigned long long)k->st.fsyncs, (unsigned long long)k->st.dir_fsyncs);
     }
     if (want(c, "stats", true)) {
         P("# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"

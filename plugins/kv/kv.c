@@ -294,7 +294,8 @@ static void cron_fire(tick_handle *h)
 
 /* ---- metrics ---- */
 
-enum { M_HITS, M_MISSES, M_EXPIRED, M_EVICTED, M_KEYS, M_MEM, M_AOF, M_FSYNCS, M_N };
+enum { M_HITS, M_MISSES, M_EXPIRED, M_EVICTED, M_KEYS, M_MEM, M_AOF, M_FSYNCS, M_DIR_FSYNCS,
+       M_N };
 static struct { const char *name, *help; enum tick_metric_type type; } mdesc[M_N] = {
     { "kv_keyspace_hits_total", "Key lookups that found the key.", TICK_METRIC_COUNTER },
     { "kv_keyspace_misses_total", "Key lookups that did not.", TICK_METRIC_COUNTER },
@@ -305,6 +306,8 @@ static struct { const char *name, *help; enum tick_metric_type type; } mdesc[M_N
       TICK_METRIC_GAUGE },
     { "kv_aof_size_bytes", "Size of the append-only file.", TICK_METRIC_GAUGE },
     { "kv_aof_fsyncs_total", "fdatasync calls on the append-only file.", TICK_METRIC_COUNTER },
+    { "kv_aof_dir_fsyncs_total", "fsync calls on the append-only file's directory (after "
+      "a rewrite's rename or the file's creation).", TICK_METRIC_COUNTER },
 };
 struct mref { kv *k; int which; };
 static const char *const cmd_labels[] = { "command", NULL };
@@ -324,6 +327,7 @@ static void collect(tick_metric_family *f, tick_metric_sink *sink, void *user)
     case M_MEM: v = (double)k->db.mem.used; break;
     case M_AOF: v = (double)aof_size(k->aof); break;
     case M_FSYNCS: v = (double)k->st.fsyncs; break;
+    case M_DIR_FSYNCS: v = (double)k->st.dir_fsyncs; break;
     }
     tick_metric_emit(sink, NULL, v);
 }

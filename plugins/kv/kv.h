@@ -50,6 +50,7 @@ typedef struct kv_client {
 struct kv_stats {
     uint64_t commands, connections, rejected_oom, rejected_loading;
     uint64_t fsyncs, fsync_ns;
+    uint64_t dir_fsyncs;             /* of the AOF's directory (rename, create) */
     uint64_t replayed;               /* commands loaded from the AOF */
     uint64_t calls[KV_NCOMMANDS];    /* by command (the table's order) */
 };

@@ -430,6 +430,9 @@ START_TEST(aof_rewrite_under_write_load)
     free(out);
     struct stat st0, st1;
     ck_assert_int_eq(stat(path, &st0), 0);
+    /* the file was created: its directory synced once (in the background) */
+    long dirsyncs = kv_info_wait(port, "aof_dir_fsyncs", 1, 3000);
+    ck_assert_msg(dirsyncs == 1, "aof_dir_fsyncs %ld after the create", dirsyncs);
     /* start the rewrite and write meanwhile: INCR, RPUSH, HSET on keys the
      * scan has or has not reached, SET over dumped keys, DEL, EXPIRE */
     out = sh("redis-cli -p %u BGREWRITEAOF; awk 'BEGIN { for (i = 0; i < 20000; i++) {"
@@ -440,6 +443,9 @@ START_TEST(aof_rewrite_under_write_load)
                   strstr(out, "errors: 0"), "%s", out);
     free(out);
     ck_assert_msg(e2e_wait_log(&d, "aof rewrite: done", 20000), "%s", e2e_read_file(d.err));
+    /* everysec: the rename's directory sync follows in the background */
+    dirsyncs = kv_info_wait(port, "aof_dir_fsyncs", 2, 3000);
+    ck_assert_msg(dirsyncs == 2, "aof_dir_fsyncs %ld after the rewrite", dirsyncs);
     /* more writes after the switch go to the new file */
     out = sh("redis-cli -p %u INCR ctr; redis-cli -p %u DBSIZE; redis-cli -p %u LLEN lst; "
              "redis-cli -p %u HLEN hsh; redis-cli -p %u GET key:7; redis-cli -p %u GET key:49999",
