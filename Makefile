@@ -246,7 +246,7 @@ FUZZ_SRC_fuzz_resp     := plugins/kv/resp.c
 FUZZ_SRC_fuzz_aof      := plugins/kv/aof_replay.c plugins/kv/resp.c plugins/kv/dict.c \
                           plugins/kv/db.c plugins/kv/glob.c plugins/kv/out.c plugins/kv/cmd.c \
                           plugins/kv/cmd_str.c plugins/kv/cmd_keys.c plugins/kv/cmd_coll.c \
-                          plugins/kv/cmd_server.c
+                          plugins/kv/cmd_server.c plugins/kv/cmd_table.c plugins/kv/cmd_command.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))
