@@ -193,6 +193,13 @@ $(BUILD)/tests/test_statsd_agg: tests/unit/test_statsd_agg.c tests/unit/helpers.
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/statsd -o $@ $< plugins/statsd/statsd_agg.c \
 	    plugins/statsd/statsd_parse.c $(LDFLAGS_ALL) $(LIBTICK) $(CHECK_LIBS) $(SYS_LIBS) -lm
 
+# The kv plugin's keyspace (db.c, dict.c), alone: its memory accounting.
+KV_DB := plugins/kv/db.c plugins/kv/dict.c plugins/kv/db.h plugins/kv/dict.h plugins/kv/mem.h
+$(BUILD)/tests/test_kv_db: tests/unit/test_kv_db.c tests/unit/helpers.h $(KV_DB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests/unit -Iplugins/kv -o $@ $< plugins/kv/db.c \
+	    plugins/kv/dict.c $(LDFLAGS_ALL) $(CHECK_LIBS) $(SYS_LIBS)
+
 # the daemon OOM walk's reload also restarts a stateful instance
 $(BUILD)/tests/test_daemon_oom_walk: $(BUILD)/tests/plugins/stateful.so
 
@@ -239,7 +246,7 @@ FUZZ_SRC_fuzz_resp     := plugins/kv/resp.c
 FUZZ_SRC_fuzz_aof      := plugins/kv/aof_replay.c plugins/kv/resp.c plugins/kv/dict.c \
                           plugins/kv/db.c plugins/kv/glob.c plugins/kv/out.c plugins/kv/cmd.c \
                           plugins/kv/cmd_str.c plugins/kv/cmd_keys.c plugins/kv/cmd_coll.c \
-                          plugins/kv/cmd_server.c
+                          plugins/kv/cmd_server.c plugins/kv/cmd_table.c plugins/kv/cmd_command.c
 
 define FUZZ_RULE
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/fuzz.h $(HEADERS) $(FUZZ_SRC_$(1))

@@ -9,8 +9,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,19 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The directory of path, opened to fsync it (a rename or a create in it
+ * is durable only then), or -1 (logged: renames are then not synced). */
+static int open_dir(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        tick_log(TICK_LOG_WARNING, "aof: directory of '%s': %s (its renames and creates "
+                 "will not be fsynced)", path, strerror(errno));
+    return fd;
+}
+
 int aof_open(kv *k, const char *path, int mode, struct kv_aof **out)
 {
     struct kv_aof *a = calloc(1, sizeof *a);
@@ -40,17 +55,31 @@ int aof_open(kv *k, const char *path, int mode, struct kv_aof **out)
     a->rw_fd = -1;
     a->old_fd = -1;
     snprintf(a->path, sizeof a->path, "%s", path);
-    a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
-    if (a->fd < 0 || fstat(a->fd, &st) < 0) {
+    /* created here: its directory entry wants a sync too */
+    a->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0600);
+    a->dir_dirty = a->fd >= 0;
+    if (a->fd < 0 && errno == EEXIST)
+        a->fd = open(path, O_RDWR | O_CLOEXEC | O_APPEND);
+    /* one writer per file: another kv instance (or daemon) given the same
+     * path would interleave its records with ours and rename its rewrite
+     * over our file; the lock goes with the fd (a rewrite's new file is
+     * locked before the rename) */
+    if (a->fd < 0 || flock(a->fd, LOCK_EX | LOCK_NB) < 0 || fstat(a->fd, &st) < 0) {
         int e = errno;
         if (a->fd >= 0)
             close(a->fd);
         free(a);
+        if (e == EWOULDBLOCK) {
+            tick_instance_error(k->in, "aof '%s' is in use by another kv instance or "
+                                "process (locked)", path);
+            return -EBUSY;
+        }
         tick_instance_error(k->in, "aof '%s': %s", path, strerror(e));
         return -e;
     }
     a->fsize = (uint64_t)st.st_size;
     a->size = a->fsize;
+    a->dir_fd = open_dir(path);
     *out = a;
     return 0;
 }
@@ -65,6 +94,11 @@ void aof_close(struct kv_aof *a)
         if (a->mode != AOF_NO && a->written != a->synced)
             fdatasync(a->fd);            /* a clean stop loses nothing */
         close(a->fd);
+    }
+    if (a->dir_fd >= 0) {
+        if (a->dir_dirty)
+            fsync(a->dir_fd);            /* nor a rename just made */
+        close(a->dir_fd);
     }
     if (a->old_fd >= 0)
         close(a->old_fd);
@@ -156,7 +190,7 @@ int aof_write(struct kv_aof *a)
     return 0;
 }
 
-static void kick(struct kv_aof *a)
+void aof_kick(struct kv_aof *a)
 {
     if (a->kick && !tick_future_done(a->kick)) {
         tick_future *f = a->kick;
@@ -172,31 +206,56 @@ tick_future *aof_sync_wait(struct kv_aof *a)
         return NULL;
     if (!a->waiters && tick_future_new(tick_instance_loop(a->k->in), &a->waiters) < 0)
         return NULL;
-    kick(a);
+    aof_kick(a);
     return tick_future_ref(a->waiters);
 }
 
 void aof_tick(struct kv_aof *a)
 {
     if (a && a->mode == AOF_EVERYSEC && a->written != a->synced)
-        kick(a);
+        aof_kick(a);
 }
 
-static intptr_t do_fdatasync(void *arg)
+/* pool job: fdatasync the file, then fsync the directory (either may be
+ * skipped); the first error, if any */
+static intptr_t do_sync(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
-    return fdatasync(fd) < 0 ? -errno : 0;
+    struct aof_sync_job *j = arg;
+    j->file_rc = j->dir_rc = 0;
+    if (j->fd >= 0) {
+        uint64_t t0 = mono_ns();
+        j->file_rc = fdatasync(j->fd) < 0 ? -errno : 0;
+        j->file_ns = mono_ns() - t0;
+    }
+    if (j->dir_fd >= 0)
+        j->dir_rc = fsync(j->dir_fd) < 0 ? -errno : 0;
+    return j->file_rc ? j->file_rc : j->dir_rc;
 }
 
-/* The syncer: sleeps until kicked, then one fdatasync on the pool for
- * every write so far; the batch of waiters is resolved when it returns. */
+/* What a round would sync now: the file (always, everysec: written since
+ * the last sync) and/or the directory (a rename or a create since). */
+static bool sync_due(struct kv_aof *a, bool *file, bool *dir)
+{
+    *file = a->mode != AOF_NO && a->written != a->synced;
+    *dir = a->dir_dirty && a->dir_fd >= 0;
+    return !a->hold && (*file || *dir);
+}
+
+/* The syncer: sleeps until kicked, then one round on the pool for every
+ * write so far (fdatasync) and any rename or create (the directory's
+ * fsync); the batch of waiters is resolved when both have returned, so
+ * in always mode no reply leaves before the file's name is durable
+ * either. In every mode a rename's directory sync happens here, off the
+ * loop; in mode no that is all the syncer does. While the rewrite's
+ * switch holds it, no round starts. */
 static int sync_step(tick_task *t)
 {
     struct kv_aof *a = tick_container_of(t, struct kv_aof, sync_task);
     intptr_t rc;
+    bool file, dir;
     TICK_BEGIN(t);
     for (;;) {
-        if (a->written == a->synced) {
+        if (!sync_due(a, &file, &dir)) {
             if (tick_future_new(tick_task_loop(t), &a->kick) < 0)
                 TICK_FAIL(t, -ENOMEM);
             TICK_AWAIT(t, tick_future_ref(a->kick), rc);
@@ -207,17 +266,26 @@ static int sync_step(tick_task *t)
         a->batch = a->waiters;
         a->waiters = NULL;
         a->sync_gen = a->written;
-        a->t0 = mono_ns();
-        TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_fdatasync,
-                                         (void *)(intptr_t)a->fd), rc);
+        a->sync_job = (struct aof_sync_job){ .fd = file ? a->fd : -1,
+                                             .dir_fd = dir ? a->dir_fd : -1 };
+        a->dir_dirty = false;            /* a rename from now on sets it again */
+        TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_sync, &a->sync_job), rc);
         if (rc == -ECANCELED)
             TICK_FAIL(t, rc);
-        a->k->st.fsyncs++;
-        a->k->st.fsync_ns += mono_ns() - a->t0;
-        kv_fsync_observe(a->k, (double)(mono_ns() - a->t0) / 1e9);
-        if (rc < 0)
-            tick_log(TICK_LOG_ERR, "aof: fdatasync: %s", strerror((int)-rc));
-        a->synced = a->sync_gen;
+        if (a->sync_job.fd >= 0) {
+            a->k->st.fsyncs++;
+            a->k->st.fsync_ns += a->sync_job.file_ns;
+            kv_fsync_observe(a->k, (double)a->sync_job.file_ns / 1e9);
+            if (a->sync_job.file_rc < 0)
+                tick_log(TICK_LOG_ERR, "aof: fdatasync: %s", strerror(-a->sync_job.file_rc));
+            a->synced = a->sync_gen;
+        }
+        if (a->sync_job.dir_fd >= 0) {
+            a->k->st.dir_fsyncs++;
+            if (a->sync_job.dir_rc < 0)
+                tick_log(TICK_LOG_ERR, "aof: fsync of its directory: %s",
+                         strerror(-a->sync_job.dir_rc));
+        }
         if (a->old_fd >= 0) {
             close(a->old_fd);            /* rewritten away; the new fd syncs next */
             a->old_fd = -1;
@@ -253,7 +321,7 @@ static void load_done(struct kv_aof *a)
     aof_replay_release();
     tick_instance_set_ready(k->in, true, NULL);
     tick_log(TICK_LOG_NOTICE, "aof: loaded %llu commands, %zu keys, %llu bytes in %.3f s",
-             (unsigned long long)(aof_replayed - a->loaded_cmds), k->db.d.count,
+             (unsigned long long)(k->st.replayed - a->loaded_cmds), k->db.d.count,
              (unsigned long long)a->loff, (double)(mono_ns() - a->t_load) / 1e9);
 }
 
@@ -267,7 +335,7 @@ static int load_step(tick_task *t)
     intptr_t rc;
     TICK_BEGIN(t);
     a->t_load = mono_ns();
-    a->loaded_cmds = aof_replayed;
+    a->loaded_cmds = a->k->st.replayed;
     a->lcap = LOAD_SLICE * 8;
     if (!(a->lbuf = malloc(a->lcap)))
         TICK_FAIL(t, -ENOMEM);
@@ -350,9 +418,8 @@ int aof_start(struct kv_aof *a)
         if (rc < 0)
             return rc;
     }
-    if (a->mode != AOF_NO)
-        return tick_task_start(loop, &a->sync_task, "kv aof sync", &sync_class);
-    return 0;
+    /* every mode: mode no has directory syncs (a rewrite's rename) */
+    return tick_task_start(loop, &a->sync_task, "kv aof sync", &sync_class);
 }
 
 uint64_t aof_size(const struct kv_aof *a) { return a ? a->size : 0; }

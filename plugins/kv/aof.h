@@ -9,7 +9,10 @@
  * fdatasync never runs on the loop: a syncer task runs it on the thread
  * pool, per second (everysec) or for every batch that wrote (always,
  * group commit: batches that wrote while a sync ran share the next one;
- * their replies stay corked until it returns).
+ * their replies stay corked until it returns). The file's directory is
+ * fsynced the same way, in every mode, after the file was created and
+ * after a rewrite renamed the new file into place; in always mode the
+ * replies then wait for that too (aof_rewrite.c: the switch).
  */
 #ifndef KV_AOF_H
 #define KV_AOF_H
@@ -61,9 +64,6 @@ void aof_rewrite_log(struct kv_aof *a, int argc, const char *const *argv, const 
 
 /* Free the loader's parser state (at the end of a load). */
 void aof_replay_release(void);
-
-/* commands replayed so far (all instances) */
-extern uint64_t aof_replayed;
 
 #pragma GCC visibility pop
 

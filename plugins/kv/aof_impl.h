@@ -12,9 +12,23 @@ struct aof_buf {
     bool oom;
 };
 
+/* The syncer's pool job: what to sync, and what came of it. The job
+ * owns it while it runs (the syncer waits for it); the loop reads the
+ * results after. */
+struct aof_sync_job {
+    int fd;                              /* fdatasync this, or -1 */
+    int dir_fd;                          /* fsync this directory, or -1 */
+    int file_rc, dir_rc;                 /* 0 or -errno */
+    uint64_t file_ns;                    /* the fdatasync's time */
+};
+
 struct kv_aof {
     kv *k;
     int fd, mode;
+    int dir_fd;                          /* the file's directory (O_RDONLY), or -1 */
+    bool dir_dirty;                      /* a rename or a create wants it synced */
+    bool hold;                           /* the rewrite's switch: no sync round starts */
+    struct aof_sync_job sync_job;        /* the syncer's pool job */
     char *buf;                           /* records not written yet */
     size_t len, cap;
     uint64_t size, base_size;            /* in the file now; after load */
@@ -26,7 +40,6 @@ struct kv_aof {
     tick_future *waiters;                /* always: the next sync's */
     tick_future *batch;                  /* the in-flight sync's */
     uint64_t sync_gen;
-    uint64_t t0;
     /* loader */
     tick_task load_task;
     char *lbuf;
@@ -52,6 +65,8 @@ struct kv_aof {
 void aof_rewrite_free(struct kv_aof *a);
 /* "<c><v>\r\n" into p (room for 24 bytes): the length. */
 size_t aof_put_num(char *p, char c, size_t v);
+/* Wake the syncer (it rechecks what there is to sync). */
+void aof_kick(struct kv_aof *a);
 
 #pragma GCC visibility pop
 

@@ -5,9 +5,10 @@
  */
 #include "aof.h"
 
-uint64_t aof_replayed;
-
-static resp_cmd cmd;                     /* the loader is one at a time */
+/* The parser's arrays, shared by the instances' loaders: safe because a
+ * call parses whole records from the start of its buffer and keeps
+ * nothing from one call to the next but the arrays' capacity. */
+static resp_cmd cmd;
 
 void aof_replay_release(void)
 {
@@ -44,7 +45,7 @@ size_t aof_replay(kv *k, const char *buf, size_t len, bool at_eof, unsigned max_
             kv_ctx c = { .kv = k, .db = &k->db, .out = &out, .argc = cmd.argc,
                          .argv = cmd.argv, .len = cmd.len };
             kv_exec(&c);
-            aof_replayed++;
+            k->st.replayed++;
         }
         off += cmd.used;
     }

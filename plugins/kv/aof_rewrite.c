@@ -15,14 +15,28 @@
  * rewrite to it, and the diff holds every write after: replaying dump +
  * diff gives the keyspace. A command without keys (FLUSHDB) is in the
  * diff and applies to everything dumped before it. At the end the diff
- * goes after the dump, fdatasync (pool), then on the loop the rest of
- * the diff is written, the file renamed over the old one and the fd
- * swapped: no write is lost, none is applied twice.
+ * goes after the dump, on the pool with fdatasync, until what is left
+ * is small; then the switch: no write is lost, none is applied twice,
+ * and a crash at any point finds every acknowledged write under the
+ * file's name.
+ *
+ * The switch. Once renamed, the name may point at the new file after a
+ * crash even before its directory is synced (any journal commit can
+ * carry the rename), so the new file must hold, synced, every write
+ * acknowledged until then. Hence the syncer is held first (no sync
+ * round starts: nothing more is acknowledged from the old file alone),
+ * the rest of the diff is written and fdatasync'ed on the pool, then on
+ * the loop the records since (none acknowledged) are written, the file
+ * renamed over the old one, the fds swapped and the hold released. The
+ * syncer's next round syncs the new file and the directory, on the pool
+ * (aof.c); in always mode the replies of every write since the hold
+ * wait for that round, in the other modes it just happens.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -223,6 +237,51 @@ static void rewrite_fail(struct kv_aof *a, const char *what, int err)
     unlink(a->rw_path);
     a->rw_fd = -1;
     a->rewriting = false;
+    if (a->hold) {                       /* the syncer goes on with the old file */
+        a->hold = false;
+        aof_kick(a);
+    }
+}
+
+/* On the loop, with the syncer held and the new file synced up to the
+ * hold: the records since, the rename, the swap. 0 or -errno. */
+static int rewrite_switch(struct kv_aof *a)
+{
+    aof_write(a);                        /* old file complete too */
+    struct aof_buf *bufs[] = { &a->dump, &a->diff };   /* dumps first, as ever */
+    for (int i = 0; i < 2; i++) {
+        size_t off = 0;
+        while (off < bufs[i]->len) {
+            ssize_t w = write(a->rw_fd, bufs[i]->p + off, bufs[i]->len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return -errno;
+            off += (size_t)w;
+        }
+        bufs[i]->len = 0;
+    }
+    if (rename(a->rw_path, a->path) < 0)
+        return -errno;
+    off_t size = lseek(a->rw_fd, 0, SEEK_END);
+    uint64_t old = a->size;
+    if (a->old_fd >= 0)
+        close(a->old_fd);
+    a->old_fd = a->fd;                   /* a sync round begun before the hold
+                                          * may use it: the syncer closes it */
+    a->fd = a->rw_fd;
+    a->rw_fd = -1;
+    a->size = a->base_size = size > 0 ? (uint64_t)size : 0;
+    a->written++;                        /* the records since want a sync */
+    a->dir_dirty = true;                 /* and the rename */
+    a->rewriting = false;
+    a->rewrites++;
+    a->hold = false;
+    aof_kick(a);
+    tick_log(TICK_LOG_NOTICE, "aof rewrite: done in %.3f s: %llu -> %llu bytes",
+             (double)(mono_ns() - a->rw_t0) / 1e9, (unsigned long long)old,
+             (unsigned long long)a->size);
+    return 0;
 }
 
 static int rewrite_step(tick_task *t)
@@ -256,7 +315,7 @@ static int rewrite_step(tick_task *t)
     } while (!a->scan_done || a->dump.len);
     /* the diff (dumps made by writes go first: they precede the diff's
      * records of the same keys), synced, until what is left is small */
-    do {
+    while (a->diff.len > (1u << 20) || a->dump.len) {
         if (a->dump.len) {
             job_take(a, &a->dump, false);
             TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
@@ -267,46 +326,26 @@ static int rewrite_step(tick_task *t)
         TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
         if (rc < 0)
             goto failed;
-    } while (a->diff.len > (1u << 20) || a->dump.len);
+    }
+    /* the switch (see the top): the syncer held, the rest of the diff
+     * written and synced, then on the loop the records since, rename, swap */
+    a->hold = true;
+    if (a->dump.len) {
+        job_take(a, &a->dump, false);
+        TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
+        if (rc < 0)
+            goto failed;
+    }
+    job_take(a, &a->diff, true);
+    TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
+    if (rc < 0)
+        goto failed;
     if (a->dump.oom || a->diff.oom) {
         rc = -ENOMEM;
         goto failed;
     }
-    /* the switch, on the loop: the last of the diff, rename, swap */
-    {
-        aof_write(a);                    /* old file complete too */
-        size_t off = 0;
-        while (off < a->diff.len) {
-            ssize_t w = write(a->rw_fd, a->diff.p + off, a->diff.len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                rc = -errno;
-                goto failed;
-            }
-            off += (size_t)w;
-        }
-        a->diff.len = 0;
-        if (rename(a->rw_path, a->path) < 0) {
-            rc = -errno;
-            goto failed;
-        }
-        off_t size = lseek(a->rw_fd, 0, SEEK_END);
-        uint64_t old = a->size;
-        if (a->old_fd >= 0)
-            close(a->old_fd);
-        a->old_fd = a->fd;               /* a sync in flight may use it: the
-                                          * syncer closes it after */
-        a->fd = a->rw_fd;
-        a->rw_fd = -1;
-        a->size = a->base_size = size > 0 ? (uint64_t)size : 0;
-        a->written++;                    /* the tail of the diff wants a sync */
-        a->rewriting = false;
-        a->rewrites++;
-        tick_log(TICK_LOG_NOTICE, "aof rewrite: done in %.3f s: %llu -> %llu bytes",
-                 (double)(mono_ns() - a->rw_t0) / 1e9, (unsigned long long)old,
-                 (unsigned long long)a->size);
-    }
+    if ((rc = rewrite_switch(a)) < 0)
+        goto failed;
     TICK_RETURN(t, 0);
 failed:
     if (rc != -ECANCELED)
@@ -323,10 +362,16 @@ int aof_rewrite_start(struct kv_aof *a)
         return -EBUSY;
     if ((size_t)snprintf(a->rw_path, sizeof a->rw_path, "%s.rewrite", a->path) >= sizeof a->rw_path)
         return -ENAMETOOLONG;
-    a->rw_fd = open(a->rw_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0600);
-    if (a->rw_fd < 0) {
-        tick_log(TICK_LOG_ERR, "aof rewrite: %s: %s", a->rw_path, strerror(errno));
-        return -errno;
+    /* locked as the file it replaces is (aof_open), before any write: a
+     * second writer of the same path fails here rather than truncate ours */
+    a->rw_fd = open(a->rw_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
+    if (a->rw_fd < 0 || flock(a->rw_fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(a->rw_fd, 0) < 0) {
+        int e = errno;
+        tick_log(TICK_LOG_ERR, "aof rewrite: %s: %s", a->rw_path, strerror(e));
+        if (a->rw_fd >= 0)
+            close(a->rw_fd);
+        a->rw_fd = -1;
+        return -e;
     }
     if (++a->epoch == 0)
         a->epoch = 1;

@@ -16,10 +16,11 @@ static kv_dict *get_hash(kv_ctx *c, bool create, bool *bad)
         return ent_obj(*pp);
     if (!create)
         return NULL;
-    kv_dict *h = hash_new();
-    kv_ent *e = h ? ent_new(KV_HASH, c->argv[1], c->len[1], -1, &h, sizeof h) : NULL;
-    if (!e || db_put(c->db, NULL, e) < 0) {
-        kv_free(h);
+    kv_dict *h = hash_new(c->db);
+    kv_ent *e = h ? ent_new(c->db, KV_HASH, c->argv[1], c->len[1], -1, &h, sizeof h) : NULL;
+    if (!e)
+        kv_free(&c->db->mem, h);
+    if (!e || db_put(c->db, NULL, e) < 0) {      /* db_put freed e and h */
         rp_error(c->out, "OOM out of memory");
         *bad = true;
         return NULL;
@@ -27,20 +28,20 @@ static kv_dict *get_hash(kv_ctx *c, bool create, bool *bad)
     return h;
 }
 
-static int hash_set(kv_dict *h, const char *f, size_t fl, const char *v, size_t vl)
+static int hash_set(kv_db *db, kv_dict *h, const char *f, size_t fl, const char *v, size_t vl)
 {
     kv_ent **pp = hash_find(h, f, fl);
-    kv_ent *e = ent_new(KV_FIELD, f, fl, -1, v, vl);
+    kv_ent *e = ent_new(db, KV_FIELD, f, fl, -1, v, vl);
     if (!e)
         return -1;
     if (pp) {
         e->next = (*pp)->next;
-        kv_free(*pp);
+        kv_free(&db->mem, *pp);
         *pp = e;
         return 0;
     }
     if (dict_add(h, e) < 0) {
-        kv_free(e);
+        kv_free(&db->mem, e);
         return -1;
     }
     return 1;
@@ -67,7 +68,7 @@ void cmd_hset(kv_ctx *c)
         return;
     long long added = 0;
     for (int i = 2; i < c->argc; i += 2) {
-        int rc = hash_set(h, c->argv[i], c->len[i], c->argv[i + 1], c->len[i + 1]);
+        int rc = hash_set(c->db, h, c->argv[i], c->len[i], c->argv[i + 1], c->len[i + 1]);
         if (rc < 0) {
             rp_error(c->out, "OOM out of memory");
             return;
@@ -119,7 +120,7 @@ void cmd_hdel(kv_ctx *c)
         if (fp) {
             kv_ent *e = *fp;
             dict_unlink(h, fp);
-            kv_free(e);
+            kv_free(&c->db->mem, e);
             n++;
         }
     }
@@ -197,7 +198,7 @@ void cmd_hincrby(kv_ctx *c)
         return;
     char buf[24];
     size_t n = kv_ll2s(buf, v);
-    if (hash_set(h, c->argv[2], c->len[2], buf, n) < 0) {
+    if (hash_set(c->db, h, c->argv[2], c->len[2], buf, n) < 0) {
         rp_error(c->out, "OOM out of memory");
         return;
     }
@@ -217,19 +218,19 @@ static void push(kv_ctx *c, bool left)
     if (pp) {
         l = ent_obj(*pp);
     } else {
-        l = list_new();
-        kv_ent *e = l ? ent_new(KV_LIST, c->argv[1], c->len[1], -1, &l, sizeof l) : NULL;
-        if (!e || db_put(c->db, NULL, e) < 0) {
-            if (l) {
-                kv_free(l->a);
-                kv_free(l);
-            }
+        l = list_new(c->db);
+        kv_ent *e = l ? ent_new(c->db, KV_LIST, c->argv[1], c->len[1], -1, &l, sizeof l) : NULL;
+        if (!e && l) {
+            kv_free(&c->db->mem, l->a);
+            kv_free(&c->db->mem, l);
+        }
+        if (!e || db_put(c->db, NULL, e) < 0) {  /* db_put freed e and l */
             rp_error(c->out, "OOM out of memory");
             return;
         }
     }
     for (int i = 2; i < c->argc; i++)
-        if (list_push(l, left, c->argv[i], c->len[i]) < 0) {
+        if (list_push(c->db, l, left, c->argv[i], c->len[i]) < 0) {
             rp_error(c->out, "OOM out of memory");
             return;
         }
@@ -268,7 +269,7 @@ static void pop(kv_ctx *c, bool left)
     if (count < 0) {
         kv_lel *x = list_pop(l, left);
         rp_bulk(c->out, x->data, x->len);
-        kv_free(x);
+        kv_free(&c->db->mem, x);
     } else {
         if ((unsigned long long)count > l->n)
             count = l->n;
@@ -276,7 +277,7 @@ static void pop(kv_ctx *c, bool left)
         for (long long i = 0; i < count; i++) {
             kv_lel *x = list_pop(l, left);
             rp_bulk(c->out, x->data, x->len);
-            kv_free(x);
+            kv_free(&c->db->mem, x);
         }
         if (count == 0)
             return;

@@ -52,7 +52,7 @@ void cmd_rename(kv_ctx *c)
     kv_ent *e = *pp;
     int64_t exp = ent_exp(e);
     size_t vl = e->type == KV_STR ? e->vlen : sizeof(void *);
-    kv_ent *n = ent_new(e->type, c->argv[2], c->len[2], exp, ent_val(e), vl);
+    kv_ent *n = ent_new(c->db, e->type, c->argv[2], c->len[2], exp, ent_val(e), vl);
     if (!n) {
         rp_error(c->out, "OOM out of memory");
         return;
@@ -61,7 +61,7 @@ void cmd_rename(kv_ctx *c)
     if (e->has_exp)
         c->db->volatile_keys--;
     dict_unlink(&c->db->d, pp);
-    kv_free(e);                          /* its object moved to n */
+    kv_free(&c->db->mem, e);             /* its object moved to n */
     kv_ent **dp = db_find(c->db, c->argv[2], c->len[2]);
     if (db_put(c->db, dp, n) < 0) {
         rp_error(c->out, "OOM out of memory");

@@ -240,16 +240,17 @@ void cmd_info(kv_ctx *c)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         P("# Memory\r\nused_memory:%zu\r\nused_memory_rss:%lld\r\nmaxmemory:%llu\r\n"
-          "maxmemory_policy:%s\r\n\r\n", kv_mem_used, (long long)ru.ru_maxrss * 1024,
+          "maxmemory_policy:%s\r\n\r\n", c->db->mem.used, (long long)ru.ru_maxrss * 1024,
           (unsigned long long)k->max_memory, k->eviction ? "allkeys-lru" : "noeviction");
     }
     if (want(c, "persistence", true)) {
         P("# Persistence\r\nloading:%d\r\naof_enabled:%d\r\naof_current_size:%llu\r\n"
           "aof_base_size:%llu\r\naof_rewrite_in_progress:%d\r\naof_fsyncs:%llu\r\n"
-          "aof_writes:%llu\r\n\r\n",
+          "aof_dir_fsyncs:%llu\r\naof_writes:%llu\r\n\r\n",
           k->loading, k->aof != NULL, (unsigned long long)aof_size(k->aof),
           (unsigned long long)aof_base_size(k->aof), aof_rewriting(k->aof),
-          (unsigned long long)k->st.fsyncs, (unsigned long long)aof_writes(k->aof));
+          (unsigned long long)k->st.fsyncs, (unsigned long long)k->st.dir_fsyncs,
+          (unsigned long long)aof_writes(k->aof));
     }
     if (want(c, "stats", true)) {
         P("# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"

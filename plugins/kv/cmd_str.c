@@ -39,7 +39,7 @@ kv_ent **lookup_type(kv_ctx *c, int i, int type, bool *bad)
 
 static bool put_str(kv_ctx *c, kv_ent **pp, int ki, const char *v, size_t vl, int64_t exp)
 {
-    kv_ent *e = ent_new(KV_STR, c->argv[ki], c->len[ki], exp, v, vl);
+    kv_ent *e = ent_new(c->db, KV_STR, c->argv[ki], c->len[ki], exp, v, vl);
     if (!e || db_put(c->db, pp, e) < 0) {
         rp_error(c->out, "OOM out of memory");
         return false;
@@ -297,7 +297,7 @@ void cmd_append(kv_ctx *c)
         return;
     }
     size_t hdr = (size_t)(ent_val(e) - (char *)e);
-    kv_ent *n = kv_realloc(e, hdr + old + add + 1);
+    kv_ent *n = kv_realloc(&c->db->mem, e, hdr + old + add + 1);
     if (!n) {
         rp_error(c->out, "OOM out of memory");
         return;

@@ -5,18 +5,17 @@
 
 #include "db.h"
 
-size_t kv_mem_used;
-
 void db_init(kv_db *db)
 {
     memset(db, 0, sizeof *db);
-    db->d.rehash = -1;
+    dict_init(&db->d, &db->mem);
 }
 
-kv_ent *ent_new(int type, const char *k, size_t kl, int64_t exp, const void *v, size_t vl)
+kv_ent *ent_new(kv_db *db, int type, const char *k, size_t kl, int64_t exp, const void *v,
+                size_t vl)
 {
     size_t hdr = sizeof(kv_ent) + (exp >= 0 ? 8 : 0);
-    kv_ent *e = kv_malloc(hdr + kl + vl + 1);
+    kv_ent *e = kv_malloc(&db->mem, hdr + kl + vl + 1);
     if (!e)
         return NULL;
     e->next = NULL;
@@ -38,35 +37,33 @@ kv_ent *ent_new(int type, const char *k, size_t kl, int64_t exp, const void *v, 
 
 static void field_free(kv_ent *e, void *user)
 {
-    (void)user;
-    kv_free(e);
+    kv_free(user, e);
 }
 
-void ent_free(kv_ent *e)
+void ent_free(kv_db *db, kv_ent *e)
 {
     if (e->type == KV_LIST) {
         kv_list *l = ent_obj(e);
         for (uint32_t i = 0; i < l->n; i++)
-            kv_free(list_at(l, i));
-        kv_free(l->a);
-        kv_free(l);
+            kv_free(&db->mem, list_at(l, i));
+        kv_free(&db->mem, l->a);
+        kv_free(&db->mem, l);
     } else if (e->type == KV_HASH) {
         kv_dict *h = ent_obj(e);
-        dict_clear(h, field_free, NULL);
-        kv_free(h);
+        dict_clear(h, field_free, &db->mem);
+        kv_free(&db->mem, h);
     }
-    kv_free(e);
+    kv_free(&db->mem, e);
 }
 
 static void ent_free_cb(kv_ent *e, void *user)
 {
-    (void)user;
-    ent_free(e);
+    ent_free(user, e);
 }
 
 void db_flush(kv_db *db)
 {
-    dict_clear(&db->d, ent_free_cb, NULL);
+    dict_clear(&db->d, ent_free_cb, db);
     db->volatile_keys = 0;
     db->expire_cursor = 0;
 }
@@ -77,7 +74,7 @@ void db_del(kv_db *db, kv_ent **pp)
     if (e->has_exp)
         db->volatile_keys--;
     dict_unlink(&db->d, pp);
-    ent_free(e);
+    ent_free(db, e);
 }
 
 kv_ent **db_find(kv_db *db, const char *k, size_t kl)
@@ -112,9 +109,9 @@ int db_put(kv_db *db, kv_ent **pp, kv_ent *e)
             db->volatile_keys--;
         e->next = old->next;
         *pp = e;
-        ent_free(old);
+        ent_free(db, old);
     } else if (dict_add(&db->d, e) < 0) {
-        ent_free(e);
+        ent_free(db, e);
         return -1;
     }
     if (e->has_exp)
@@ -133,7 +130,7 @@ int db_set_exp(kv_db *db, kv_ent **pp, int64_t exp)
         return 0;
     /* the entry changes size: a new one, the value moved over */
     size_t vl = e->type == KV_STR ? e->vlen : sizeof(void *);
-    kv_ent *n = ent_new(e->type, ent_key(e), e->klen, exp, ent_val(e), vl);
+    kv_ent *n = ent_new(db, e->type, ent_key(e), e->klen, exp, ent_val(e), vl);
     if (!n)
         return -1;
     n->vlen = e->vlen;
@@ -144,7 +141,7 @@ int db_set_exp(kv_db *db, kv_ent **pp, int64_t exp)
         db->volatile_keys++;
     else
         db->volatile_keys--;
-    kv_free(e);                      /* the object, if any, moved to n */
+    kv_free(&db->mem, e);            /* the object, if any, moved to n */
     return 0;
 }
 
@@ -207,7 +204,7 @@ static uint64_t rnd(void)
 unsigned db_evict(kv_db *db, size_t limit)
 {
     unsigned n = 0;
-    while (kv_mem_used > limit && db->d.count) {
+    while (db->mem.used > limit && db->d.count) {
         kv_ent *best = NULL;
         for (int i = 0; i < 5; i++) {
             kv_ent *e = dict_random(&db->d, rnd);
@@ -229,35 +226,35 @@ unsigned db_evict(kv_db *db, size_t limit)
     return n;
 }
 
-kv_list *list_new(void)
+kv_list *list_new(kv_db *db)
 {
-    kv_list *l = kv_calloc(1, sizeof *l);
+    kv_list *l = kv_calloc(&db->mem, 1, sizeof *l);
     if (!l)
         return NULL;
     l->cap = 4;
-    if (!(l->a = kv_malloc(l->cap * sizeof *l->a))) {
-        kv_free(l);
+    if (!(l->a = kv_malloc(&db->mem, l->cap * sizeof *l->a))) {
+        kv_free(&db->mem, l);
         return NULL;
     }
     return l;
 }
 
-int list_push(kv_list *l, bool left, const char *p, size_t n)
+int list_push(kv_db *db, kv_list *l, bool left, const char *p, size_t n)
 {
-    kv_lel *x = kv_malloc(sizeof *x + n);
+    kv_lel *x = kv_malloc(&db->mem, sizeof *x + n);
     if (!x)
         return -1;
     x->len = (uint32_t)n;
     memcpy(x->data, p, n);
     if (l->n == l->cap) {
-        kv_lel **a = kv_malloc(2 * l->cap * sizeof *a);
+        kv_lel **a = kv_malloc(&db->mem, 2 * l->cap * sizeof *a);
         if (!a) {
-            kv_free(x);
+            kv_free(&db->mem, x);
             return -1;
         }
         for (uint32_t i = 0; i < l->n; i++)
             a[i] = list_at(l, i);
-        kv_free(l->a);
+        kv_free(&db->mem, l->a);
         l->a = a;
         l->head = 0;
         l->cap *= 2;
@@ -287,11 +284,11 @@ kv_lel *list_pop(kv_list *l, bool left)
     return x;
 }
 
-kv_dict *hash_new(void)
+kv_dict *hash_new(kv_db *db)
 {
-    kv_dict *h = kv_calloc(1, sizeof *h);
+    kv_dict *h = kv_malloc(&db->mem, sizeof *h);
     if (h)
-        h->rehash = -1;
+        dict_init(h, &db->mem);
     return h;
 }
 

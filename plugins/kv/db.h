@@ -24,6 +24,8 @@ typedef struct kv_list {
 
 typedef struct kv_db {
     kv_dict d;
+    kv_mem mem;                  /* every byte of this keyspace (mem.h); d and
+                                  * each hash's dict point at it: not movable */
     size_t volatile_keys;        /* entries with an expiry */
     uint64_t expire_cursor;      /* the active cycle's scan cursor */
     uint64_t expired, evicted, hits, misses;
@@ -40,10 +42,13 @@ void db_flush(kv_db *db);
 kv_ent **db_find(kv_db *db, const char *k, size_t kl);
 /* Same and counts a hit or a miss, touching the LRU clock. */
 kv_ent **db_lookup(kv_db *db, const char *k, size_t kl);
-/* A new entry: type, key, expiry (-1 none), vlen bytes of value room
- * (copied from v unless NULL). Not linked. NULL: out of memory. */
-kv_ent *ent_new(int type, const char *k, size_t kl, int64_t exp, const void *v, size_t vl);
-void ent_free(kv_ent *e);
+/* A new entry of db (counted in db->mem): type, key, expiry (-1 none),
+ * vlen bytes of value room (copied from v unless NULL). Not linked.
+ * NULL: out of memory. */
+kv_ent *ent_new(kv_db *db, int type, const char *k, size_t kl, int64_t exp, const void *v,
+                size_t vl);
+/* Free e and its object (list, hash and its fields). */
+void ent_free(kv_db *db, kv_ent *e);
 /* Put e in place of *pp (pp NULL: add). 0 or -1 (e freed). */
 int db_put(kv_db *db, kv_ent **pp, kv_ent *e);
 void db_del(kv_db *db, kv_ent **pp);
@@ -51,17 +56,17 @@ void db_del(kv_db *db, kv_ent **pp);
 int db_set_exp(kv_db *db, kv_ent **pp, int64_t exp);
 /* Active expiry: scan for at most budget_ns; the number deleted. */
 unsigned db_expire_cycle(kv_db *db, uint64_t budget_ns);
-/* Evict (allkeys-lru, 5 samples) until kv_mem_used <= limit or empty;
+/* Evict (allkeys-lru, 5 samples) until db->mem.used <= limit or empty;
  * the number evicted. */
 unsigned db_evict(kv_db *db, size_t limit);
 
-/* lists */
-kv_list *list_new(void);
-int list_push(kv_list *l, bool left, const char *p, size_t n);
+/* lists (their memory counted in db->mem) */
+kv_list *list_new(kv_db *db);
+int list_push(kv_db *db, kv_list *l, bool left, const char *p, size_t n);
 kv_lel *list_pop(kv_list *l, bool left);      /* the caller kv_frees it */
 static inline kv_lel *list_at(kv_list *l, uint32_t i) { return l->a[(l->head + i) % l->cap]; }
 /* hashes */
-kv_dict *hash_new(void);
+kv_dict *hash_new(kv_db *db);
 kv_ent **hash_find(kv_dict *h, const char *f, size_t fl);
 
 #pragma GCC visibility pop

@@ -5,11 +5,17 @@
 #include <time.h>
 
 #include "dict.h"
-#include "mem.h"
 
 static uint64_t seed_ = 0x9e3779b97f4a7c15ull;
 
 void dict_seed(uint64_t seed) { seed_ = seed | 1; }
+
+void dict_init(kv_dict *d, kv_mem *mem)
+{
+    memset(d, 0, sizeof *d);
+    d->rehash = -1;
+    d->mem = mem;
+}
 
 static inline uint64_t mix(uint64_t a, uint64_t b)
 {
@@ -60,7 +66,7 @@ static void rehash_step(kv_dict *d, int buckets)
     }
     return;
 done:
-    kv_free(d->t[0]);
+    kv_free(d->mem, d->t[0]);
     d->t[0] = d->t[1];
     d->size[0] = d->size[1];
     d->t[1] = NULL;
@@ -70,7 +76,7 @@ done:
 
 static int resize(kv_dict *d, size_t size)
 {
-    kv_ent **t = kv_calloc(size, sizeof *t);
+    kv_ent **t = kv_calloc(d->mem, size, sizeof *t);
     if (!t)
         return -1;
     if (!d->t[0]) {
@@ -231,7 +237,7 @@ void dict_clear(kv_dict *d, void (*fn)(kv_ent *e, void *user), void *user)
                 e = n;
             }
         }
-        kv_free(d->t[t]);
+        kv_free(d->mem, d->t[t]);
         d->t[t] = NULL;
         d->size[t] = 0;
     }

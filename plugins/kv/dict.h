@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mem.h"
+
 /* nothing but the descriptor is exported (the plugin rule) */
 #pragma GCC visibility push(hidden)
 
@@ -57,7 +59,11 @@ typedef struct kv_dict {
     size_t size[2];              /* buckets, 0 or a power of two */
     size_t count;                /* entries in both tables */
     long rehash;                 /* next bucket of t[0] to move; -1: none */
+    kv_mem *mem;                 /* the keyspace's counter: the buckets */
 } kv_dict;
+
+/* An empty table whose bucket arrays are counted in mem. */
+void dict_init(kv_dict *d, kv_mem *mem);
 
 uint32_t dict_hash(const void *key, size_t len);
 void dict_seed(uint64_t seed);

@@ -63,7 +63,7 @@ static const tick_key kv_keys[] = {
     TICK_KEY_END
 };
 
-static kv *instances;
+static bool seeded;                      /* dict_seed() done */
 static char out_buf[64 * 1024];
 static kv_out out = { .buf = out_buf, .cap = sizeof out_buf };
 
@@ -148,20 +148,12 @@ static int kv_reconfigure(tick_instance *in, const char *key, const char *value)
     (void)value;
     tick_log(TICK_LOG_INFO, "max_memory is now %llu, eviction %s",
              (unsigned long long)k->max_memory, eviction_choices[k->eviction]);
-    if (k->max_memory && k->eviction && kv_mem_used > k->max_memory)
+    if (k->max_memory && k->eviction && k->db.mem.used > k->max_memory)
         db_evict(&k->db, (size_t)k->max_memory);
     return 0;
 }
 
 /* ---- connections ---- */
-
-static kv *kv_of(tick_server *srv)
-{
-    for (kv *k = instances; k; k = k->next_kv)
-        if (k->srv == srv)
-            return k;
-    return instances;
-}
 
 /* Parse and execute every complete command buffered; the bytes used. */
 static size_t run_batch(kv_client *cl, size_t *need, bool *line)
@@ -251,7 +243,7 @@ static int conn_step(tick_task *t)
     bool line;
 
     TICK_BEGIN(t);
-    cl->kv = kv_of(cl->conn.server);
+    cl->kv = tick_server_user(cl->conn.server);
     tick_link_init(&cl->commit_link);
     if (resp_cmd_init(&cl->cmd) < 0)
         TICK_RETURN(t, 0);
@@ -348,7 +340,8 @@ static void cron_fire(tick_handle *h)
 
 /* ---- metrics ---- */
 
-enum { M_HITS, M_MISSES, M_EXPIRED, M_EVICTED, M_KEYS, M_MEM, M_AOF, M_FSYNCS, M_WRITES, M_N };
+enum { M_HITS, M_MISSES, M_EXPIRED, M_EVICTED, M_KEYS, M_MEM, M_AOF, M_FSYNCS, M_DIR_FSYNCS,
+       M_WRITES, M_N };
 static struct { const char *name, *help; enum tick_metric_type type; } mdesc[M_N] = {
     { "kv_keyspace_hits_total", "Key lookups that found the key.", TICK_METRIC_COUNTER },
     { "kv_keyspace_misses_total", "Key lookups that did not.", TICK_METRIC_COUNTER },
@@ -359,6 +352,8 @@ static struct { const char *name, *help; enum tick_metric_type type; } mdesc[M_N
       TICK_METRIC_GAUGE },
     { "kv_aof_size_bytes", "Size of the append-only file.", TICK_METRIC_GAUGE },
     { "kv_aof_fsyncs_total", "fdatasync calls on the append-only file.", TICK_METRIC_COUNTER },
+    { "kv_aof_dir_fsyncs_total", "fsync calls on the append-only file's directory (after "
+      "a rewrite's rename or the file's creation).", TICK_METRIC_COUNTER },
     { "kv_aof_writes_total", "write() calls on the append-only file (one per tick that wrote).",
       TICK_METRIC_COUNTER },
 };
@@ -377,9 +372,10 @@ static void collect(tick_metric_family *f, tick_metric_sink *sink, void *user)
     case M_EXPIRED: v = (double)k->db.expired; break;
     case M_EVICTED: v = (double)k->db.evicted; break;
     case M_KEYS: v = (double)k->db.d.count; break;
-    case M_MEM: v = (double)kv_mem_used; break;
+    case M_MEM: v = (double)k->db.mem.used; break;
     case M_AOF: v = (double)aof_size(k->aof); break;
     case M_FSYNCS: v = (double)k->st.fsyncs; break;
+    case M_DIR_FSYNCS: v = (double)k->st.dir_fsyncs; break;
     case M_WRITES: v = (double)aof_writes(k->aof); break;
     }
     tick_metric_emit(sink, NULL, v);
@@ -387,12 +383,12 @@ static void collect(tick_metric_family *f, tick_metric_sink *sink, void *user)
 
 static void collect_cmds(tick_metric_family *f, tick_metric_sink *sink, void *user)
 {
+    kv *k = user;
     (void)f;
-    (void)user;
-    for (size_t i = 0; i < kv_command_count(); i++)
-        if (kv_command_calls(i)) {
+    for (size_t i = 0; i < KV_NCOMMANDS; i++)
+        if (k->st.calls[i]) {
             const char *v[] = { kv_command_name(i) };
-            tick_metric_emit(sink, v, (double)kv_command_calls(i));
+            tick_metric_emit(sink, v, (double)k->st.calls[i]);
         }
 }
 
@@ -417,7 +413,7 @@ static void metrics_start(kv *k)
     }
     tick_metric_family_callback(&(tick_metric_desc){ .name = "kv_commands_total",
             .help = "Commands executed, by name.", .type = TICK_METRIC_COUNTER,
-            .labels = cmd_labels }, collect_cmds, NULL, NULL, &f);
+            .labels = cmd_labels }, collect_cmds, NULL, k, &f);
     if (tick_metric_family_new(&(tick_metric_desc){ .name = "kv_aof_fsync_seconds",
             .help = "fdatasync latency of the append-only file.", .type = TICK_METRIC_HISTOGRAM,
             .buckets = buckets, .nbuckets = 9 }, &f) == 0)
@@ -437,11 +433,15 @@ static int kv_start(tick_instance *in)
     db_init(&k->db);
     k->db.on_evict = log_evict;
     k->db.on_evict_user = k;
-    if (getrandom(&seed, sizeof seed, 0) == sizeof seed)
+    /* One seed for the module, chosen by the first instance: an entry
+     * keeps the hash it was linked with, so seeding again when a second
+     * instance starts (or one restarts on reload) would lose every key of
+     * the others. */
+    if (!seeded && getrandom(&seed, sizeof seed, 0) == sizeof seed) {
         dict_seed(seed);
+        seeded = true;
+    }
     k->start_ms = (uint64_t)kv_now_ms();
-    k->next_kv = instances;
-    instances = k;
     metrics_start(k);
     if (k->aof_path) {
         if ((rc = aof_open(k, k->aof_full, k->aof_fsync, &k->aof)) < 0)
@@ -452,6 +452,7 @@ static int kv_start(tick_instance *in)
     struct tick_server_config cfg = {
         .listen = k->listen, .max_conns = k->max_conns, .idle_timeout = k->idle_timeout,
         .conn_size = sizeof(kv_client), .conn_class = &conn_class, .task_name = "kv conn",
+        .user = k,
     };
     if ((rc = tick_server_start(in, &cfg, &k->srv)) < 0)
         return rc;
@@ -471,11 +472,6 @@ static int kv_start(tick_instance *in)
 static void kv_release(tick_instance *in)
 {
     kv *k = tick_instance_data(in);
-    for (kv **pp = &instances; *pp; pp = &(*pp)->next_kv)
-        if (*pp == k) {
-            *pp = k->next_kv;
-            break;
-        }
     if (k->aof)
         aof_close(k->aof);
     k->aof = NULL;

@@ -44,9 +44,16 @@ typedef struct kv_client {
     tick_link commit_link;           /* in kv.committing: replies wait */
 } kv_client;
 
+#define KV_NCOMMANDS 58                 /* rows of the command table (cmd_table.c) */
+
+/* The instance's own counters (nothing is counted module-wide: two
+ * instances in one daemon report their own). */
 struct kv_stats {
     uint64_t commands, connections, rejected_oom, rejected_loading;
     uint64_t fsyncs, fsync_ns;
+    uint64_t dir_fsyncs;             /* of the AOF's directory (rename, create) */
+    uint64_t replayed;               /* commands loaded from the AOF */
+    uint64_t calls[KV_NCOMMANDS];    /* by command (the table's order) */
 };
 
 typedef struct kv {
@@ -79,7 +86,6 @@ typedef struct kv {
     tick_handle commit;
     tick_link committing;            /* kv_client.commit_link */
     unsigned cron_ticks;
-    struct kv *next_kv;               /* the instances, for conn -> kv */
 } kv;
 
 typedef struct kv_ctx {
@@ -115,9 +121,8 @@ void kv_commands_init(void);
 void kv_exec(kv_ctx *c);
 /* The AOF records one command (argc args). */
 void kv_aof_log(kv *k, int argc, const char *const *argv, const size_t *len);
-size_t kv_command_count(void);
+/* the name of the table's row i (< KV_NCOMMANDS); k->st.calls[i] counts it */
 const char *kv_command_name(size_t i);
-uint64_t kv_command_calls(size_t i);
 
 /* glob.c: redis's stringmatchlen */
 bool kv_glob(const char *pat, size_t pl, const char *s, size_t sl, bool nocase);

@@ -9,107 +9,7 @@
  */
 #include <sys/resource.h>
 
-#include "e2e.h"
-
-static bool have(const char *prog)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", prog);
-    return system(cmd) == 0;
-}
-
-#define NEED(prog)                                                          \
-    do {                                                                    \
-        if (!have(prog)) {                                                  \
-            fprintf(stderr, "SKIP %s: %s not installed (tools/deps.sh check)\n", \
-                    __func__, prog);                                        \
-            return;                                                         \
-        }                                                                   \
-    } while (0)
-
-static void kv_config(e2e_daemon *d, uint16_t port, const char *extra)
-{
-    e2e_config(d,
-        "[daemon]\n"
-        "plugin_dir = %s\n"
-        "stop_timeout = 3s\n"
-        "control_socket = no\n"
-        "\n"
-        "[plugin:kv]\n"
-        "module = kv\n"
-        "listen = 127.0.0.1:%u\n"
-        "%s",
-        e2e_plugins(), port, extra);
-}
-
-static void kv_start(e2e_daemon *d, uint16_t port, const char *extra)
-{
-    char want[64];
-    kv_config(d, port, extra);
-    e2e_start(d);
-    E2E_FMT(want, sizeof want, "listening on 127.0.0.1:%u", port);
-    ck_assert_msg(e2e_wait_log(d, want, 3000), "kv did not start:\n%s", e2e_read_file(d->err));
-}
-
-/* Run a shell command; its stdout (malloc'd, NUL-terminated). */
-static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    for (size_t r; (r = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
-        n += r;
-        if (n + 1 == cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = 0;
-    pclose(f);
-    return buf;
-}
-
-/* A redis-server of our own on a free port (no persistence). */
-static pid_t redis_start(uint16_t port)
-{
-    char p[16];
-    snprintf(p, sizeof p, "%u", port);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execlp("redis-server", "redis-server", "--save", "", "--appendonly", "no",
-               "--port", p, "--daemonize", "no", "--bind", "127.0.0.1", NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 300; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-        close(fd);
-        if (ok)
-            return pid;
-        e2e_sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    ck_abort_msg("redis-server did not start on %u", port);
-    return -1;
-}
-
-static void redis_stop(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-}
+#include "kv_e2e.h"
 
 static const char *const scripts[] = { "strings", "keys", "coll", "conn", NULL };
 
@@ -365,17 +265,6 @@ START_TEST(auth_and_protected_mode)
 }
 END_TEST
 
-static long info_num(uint16_t port, const char *field)
-{
-    char *out = sh("redis-cli -p %u INFO persistence | tr -d '\\r' | grep '^%s:'", port, field);
-    long v = -1;
-    char fmt[64];
-    snprintf(fmt, sizeof fmt, "%s:%%ld", field);
-    sscanf(out, fmt, &v);
-    free(out);
-    return v;
-}
-
 /* SIGKILL after acknowledged writes: every one is in the file. */
 START_TEST(aof_acknowledged_writes_survive_sigkill)
 {
@@ -392,7 +281,7 @@ START_TEST(aof_acknowledged_writes_survive_sigkill)
                        " | redis-cli -p %u | tail -1", port);
         ck_assert_str_eq(out, "OK\n");
         free(out);
-        long fs = info_num(port, "aof_fsyncs");
+        long fs = kv_info(port, "aof_fsyncs");
         e2e_kill(&d);                    /* SIGKILL: no chance to flush anything */
         char path[PATH_MAX];
         E2E_FMT(path, sizeof path, "%s/kv.aof", d.dir);
@@ -426,15 +315,15 @@ START_TEST(aof_everysec_cadence)
     char extra[512];
     E2E_FMT(extra, sizeof extra, "aof = %s/kv.aof\naof_fsync = everysec\n", d.dir);
     kv_start(&d, port, extra);
-    long f0 = info_num(port, "aof_fsyncs");
+    long f0 = kv_info(port, "aof_fsyncs");
     int64_t t0 = e2e_now_ms();
     char *out = sh("for i in $(seq 1 25); do redis-cli -p %u SET k $i >/dev/null; sleep 0.1; done", port);
     free(out);
-    long f1 = info_num(port, "aof_fsyncs"), secs = (long)(e2e_now_ms() - t0) / 1000;
+    long f1 = kv_info(port, "aof_fsyncs"), secs = (long)(e2e_now_ms() - t0) / 1000;
     /* one a second while writes come (the machine may stretch the loop) */
     ck_assert_msg(f1 - f0 >= secs - 1 && f1 - f0 <= secs + 1, "%ld fsyncs in %ld s", f1 - f0, secs);
     e2e_sleep_ms(1500);
-    long f2 = info_num(port, "aof_fsyncs");
+    long f2 = kv_info(port, "aof_fsyncs");
     ck_assert_msg(f2 - f1 <= 1, "idle: %ld fsyncs", f2 - f1);   /* the last write's, at most */
     e2e_stop(&d, 5000);
 }
@@ -544,7 +433,7 @@ START_TEST(aof_loading_answers_loading)
     fprintf(stderr, "kv: %ld commands loading: %d -LOADING replies, %d /healthz 503\n",
             n, loading, healthz503);
     ck_assert_msg(loading >= 2, "only %d LOADING replies", loading);
-    if (http && have("curl"))
+    if (http && kv_have("curl"))
         ck_assert_msg(healthz503 >= 1, "/healthz never 503 while loading");
     char *out = sh("redis-cli -p %u DBSIZE; curl -s -o /dev/null -w '%%{http_code}' "
                    "http://127.0.0.1:%u/healthz", port, hport);
@@ -575,6 +464,9 @@ START_TEST(aof_rewrite_under_write_load)
     free(out);
     struct stat st0, st1;
     ck_assert_int_eq(stat(path, &st0), 0);
+    /* the file was created: its directory synced once (in the background) */
+    long dirsyncs = kv_info_wait(port, "aof_dir_fsyncs", 1, 3000);
+    ck_assert_msg(dirsyncs == 1, "aof_dir_fsyncs %ld after the create", dirsyncs);
     /* start the rewrite and write meanwhile: INCR, RPUSH, HSET on keys the
      * scan has or has not reached, SET over dumped keys, DEL, EXPIRE */
     out = sh("redis-cli -p %u BGREWRITEAOF; awk 'BEGIN { for (i = 0; i < 20000; i++) {"
@@ -585,6 +477,9 @@ START_TEST(aof_rewrite_under_write_load)
                   strstr(out, "errors: 0"), "%s", out);
     free(out);
     ck_assert_msg(e2e_wait_log(&d, "aof rewrite: done", 20000), "%s", e2e_read_file(d.err));
+    /* everysec: the rename's directory sync follows in the background */
+    dirsyncs = kv_info_wait(port, "aof_dir_fsyncs", 2, 3000);
+    ck_assert_msg(dirsyncs == 2, "aof_dir_fsyncs %ld after the rewrite", dirsyncs);
     /* more writes after the switch go to the new file */
     out = sh("redis-cli -p %u INCR ctr; redis-cli -p %u DBSIZE; redis-cli -p %u LLEN lst; "
              "redis-cli -p %u HLEN hsh; redis-cli -p %u GET key:7; redis-cli -p %u GET key:49999",

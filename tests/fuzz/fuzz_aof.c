@@ -69,13 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     kv_commands_init();
     db_init(&k.db);
-    size_t base = kv_mem_used;
     size_t off = replay_all(buf, size, 1u << 30, &corrupt);
     if (off > size || corrupt != (off < size))
         abort();
     size_t keys = k.db.d.count;
     db_flush(&k.db);
-    if (kv_mem_used != base)
+    if (k.db.mem.used != 0)
         abort();                         /* accounting drifted */
 
     db_init(&k.db);
@@ -87,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (replay_all(buf, size, 1, &c2) != off || c2 != corrupt || k.db.d.count != keys)
         abort();
     db_flush(&k.db);
-    if (kv_mem_used != base)
+    if (k.db.mem.used != 0)
         abort();
     return 0;
 }
