@@ -343,12 +343,12 @@ START_TEST(aof_group_commit_one_write_per_tick)
     char extra[512];
     E2E_FMT(extra, sizeof extra, "aof = %s/kv.aof\naof_fsync = everysec\n", d.dir);
     kv_start(&d, port, extra);
-    long w0 = info_num(port, "aof_writes");
+    long w0 = kv_info(port, "aof_writes");
     char *out = sh("redis-benchmark -p %u -c 50 -P 16 -n 20000 -t set -r 1000 -q 2>&1 | tr '\\r' '\\n' | tail -2",
                    port);
     ck_assert_msg(strstr(out, "requests per second"), "%s", out);
     free(out);
-    long w1 = info_num(port, "aof_writes");
+    long w1 = kv_info(port, "aof_writes");
     ck_assert_msg(w1 - w0 > 0 && (w1 - w0) * 2 < 1250, "%ld writes for 1250 batches", w1 - w0);
     /* and they are all in the file: 20000 SETs, a prefix of PING-free records */
     e2e_kill(&d);
