@@ -190,6 +190,8 @@ static void grace_over(tick_handle *h)
     shut_reads(tick_container_of(h, tick_server, grace.handle), true);
 }
 
+bool tick_server_draining(const tick_server *srv) { return srv && srv->draining; }
+
 static void server_drain(tick_server *srv)
 {
     if (srv->draining)

@@ -108,7 +108,8 @@
 extern "C" {
 #endif
 
-#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.2: tick_call_before_poll (a 3.1
+#define TICK_PLUGIN_ABI_MAJOR 3   /* 3.2: tick_call_before_poll,
+                                     tick_server_draining (a 3.1
                                      daemon refuses a 3.2 plugin);
                                      3.1: descriptor keys (tick/config.h)
                                      and description; new functions: the

@@ -150,6 +150,12 @@ TICK_API unsigned tick_server_max_conns(const tick_server *srv);
 TICK_API void tick_server_set_user(tick_server *srv, void *user);
 TICK_API void *tick_server_user(const tick_server *srv);
 TICK_API void tick_server_get_stats(const tick_server *srv, tick_server_stats *out);
+/* True once the server's leases have ended (a reload retired this
+ * incarnation, which now drains; not on a cancel). With the stats'
+ * `active` at 0 every connection is done: the cue to stop what else keeps
+ * the instance from draining (a periodic timer, a task waiting for work),
+ * or the reload waits the instance's stop_timeout for it. ABI 3.2. */
+TICK_API bool tick_server_draining(const tick_server *srv);
 /* The bound addresses ("127.0.0.1:7000, [::1]:7000"), for logs; and the
  * i-th alone, NULL past the last. */
 TICK_API const char *tick_server_addresses(const tick_server *srv);

@@ -190,6 +190,15 @@ int aof_write(struct kv_aof *a)
     return 0;
 }
 
+void aof_finish(struct kv_aof *a)
+{
+    if (!a)
+        return;
+    a->finishing = true;
+    aof_write(a);
+    aof_kick(a);
+}
+
 void aof_kick(struct kv_aof *a)
 {
     if (a->kick && !tick_future_done(a->kick)) {
@@ -256,6 +265,8 @@ static int sync_step(tick_task *t)
     TICK_BEGIN(t);
     for (;;) {
         if (!sync_due(a, &file, &dir)) {
+            if (a->finishing)
+                TICK_RETURN(t, 0);       /* aof_finish: all synced */
             if (tick_future_new(tick_task_loop(t), &a->kick) < 0)
                 TICK_FAIL(t, -ENOMEM);
             TICK_AWAIT(t, tick_future_ref(a->kick), rc);

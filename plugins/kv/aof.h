@@ -41,6 +41,9 @@ bool aof_pending(const struct kv_aof *a);
  * returned (one reference); NULL when nothing waits (other modes, or
  * nothing written since the last sync). */
 tick_future *aof_sync_wait(struct kv_aof *a);
+/* The instance drains: write what is appended, one last sync (the
+ * pool), then the syncer ends. */
+void aof_finish(struct kv_aof *a);
 /* everysec: the cron's once-a-second kick. */
 void aof_tick(struct kv_aof *a);
 uint64_t aof_size(const struct kv_aof *a);

@@ -28,6 +28,7 @@ struct kv_aof {
     int dir_fd;                          /* the file's directory (O_RDONLY), or -1 */
     bool dir_dirty;                      /* a rename or a create wants it synced */
     bool hold;                           /* the rewrite's switch: no sync round starts */
+    bool finishing;                      /* aof_finish: end once nothing is due */
     struct aof_sync_job sync_job;        /* the syncer's pool job */
     char *buf;                           /* records not written yet */
     size_t len, cap;

@@ -326,6 +326,15 @@ static const tick_task_class conn_class = { .step = conn_step };
 static void cron_fire(tick_handle *h)
 {
     kv *k = tick_container_of(h, kv, cron.handle);
+    tick_server_stats ss;
+    tick_server_get_stats(k->srv, &ss);
+    if (tick_server_draining(k->srv) && ss.active == 0) {
+        /* retired by a reload and every connection done: the last sync,
+         * and nothing re-armed, so the instance drains now and its next
+         * incarnation starts (not after stop_timeout) */
+        aof_finish(k->aof);
+        return;
+    }
     k->db.now_ms = kv_now_ms();
     k->db.lru_clock = (uint32_t)(k->db.now_ms / 1000);
     if (!k->loading)
