@@ -39,6 +39,24 @@ kv_ent **lookup_type(kv_ctx *c, int i, int type, bool *bad)
 
 static bool put_str(kv_ctx *c, kv_ent **pp, int ki, const char *v, size_t vl, int64_t exp)
 {
+    /* A string over a string, the expiry's layout unchanged, that fits
+     * the old entry's allocation: in place, no malloc, free or rehash
+     * of the key (SET over an existing key, the common case). The
+     * rewrite's mark (spare) stays: aof_rewrite_after sets it anyway. */
+    if (pp && (*pp)->type == KV_STR && (bool)(*pp)->has_exp == (exp >= 0)) {
+        kv_ent *e = *pp;
+        size_t need = sizeof(kv_ent) + (exp >= 0 ? 8 : 0) + e->klen + vl + 1;
+        if (need <= malloc_usable_size(e)) {
+            if (exp >= 0)
+                memcpy(e->data, &exp, 8);
+            memmove(ent_val(e), v, vl);  /* v may be the old value (APPEND) */
+            ent_val(e)[vl] = 0;
+            e->vlen = (uint32_t)vl;
+            e->lru = c->db->lru_clock;
+            c->dirty++;
+            return true;
+        }
+    }
     kv_ent *e = ent_new(c->db, KV_STR, c->argv[ki], c->len[ki], exp, v, vl);
     if (!e || db_put(c->db, pp, e) < 0) {
         rp_error(c->out, "OOM out of memory");
