@@ -314,8 +314,12 @@ static int rewrite_step(tick_task *t)
         }
     } while (!a->scan_done || a->dump.len);
     /* the diff (dumps made by writes go first: they precede the diff's
-     * records of the same keys), synced, until what is left is small */
-    while (a->diff.len > (1u << 20) || a->dump.len) {
+     * records of the same keys), synced, until what is left is small;
+     * that last round holds the syncer (the switch, see the top): the
+     * rest of the diff written and synced, then on the loop the records
+     * since, rename, swap */
+    do {
+        a->hold = a->diff.len <= (1u << 20) && !a->dump.len;
         if (a->dump.len) {
             job_take(a, &a->dump, false);
             TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
@@ -326,20 +330,7 @@ static int rewrite_step(tick_task *t)
         TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
         if (rc < 0)
             goto failed;
-    }
-    /* the switch (see the top): the syncer held, the rest of the diff
-     * written and synced, then on the loop the records since, rename, swap */
-    a->hold = true;
-    if (a->dump.len) {
-        job_take(a, &a->dump, false);
-        TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
-        if (rc < 0)
-            goto failed;
-    }
-    job_take(a, &a->diff, true);
-    TICK_AWAIT(t, tick_run_in_thread(tick_task_loop(t), do_write, a), rc);
-    if (rc < 0)
-        goto failed;
+    } while (!a->hold);
     if (a->dump.oom || a->diff.oom) {
         rc = -ENOMEM;
         goto failed;
