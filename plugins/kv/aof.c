@@ -131,15 +131,6 @@ static int grow(struct kv_aof *a, size_t more)
     return 0;
 }
 
-size_t aof_put_num(char *p, char c, size_t v)
-{
-    p[0] = c;
-    size_t n = 1 + kv_ll2s(p + 1, (long long)v);
-    p[n] = '\r';
-    p[n + 1] = '\n';
-    return n + 2;
-}
-
 void aof_append(struct kv_aof *a, int argc, const char *const *argv, const size_t *len)
 {
     size_t need = 24;
@@ -150,9 +141,9 @@ void aof_append(struct kv_aof *a, int argc, const char *const *argv, const size_
         return;
     }
     char *p = a->buf + a->len;
-    p += aof_put_num(p, '*', (size_t)argc);
+    p += kv_put_num(p, '*', argc);
     for (int i = 0; i < argc; i++) {
-        p += aof_put_num(p, '$', len[i]);
+        p += kv_put_num(p, '$', (long long)len[i]);
         memcpy(p, argv[i], len[i]);
         p += len[i];
         *p++ = '\r';

@@ -64,8 +64,6 @@ struct kv_aof {
 };
 
 void aof_rewrite_free(struct kv_aof *a);
-/* "<c><v>\r\n" into p (room for 24 bytes): the length. */
-size_t aof_put_num(char *p, char c, size_t v);
 /* Wake the syncer (it rechecks what there is to sync). */
 void aof_kick(struct kv_aof *a);
 

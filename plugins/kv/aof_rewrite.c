@@ -67,9 +67,9 @@ static void buf_rec(struct aof_buf *b, int argc, const char *const *argv, const 
         b->cap = cap;
     }
     char *p = b->p + b->len;
-    p += aof_put_num(p, '*', (size_t)argc);
+    p += kv_put_num(p, '*', argc);
     for (int i = 0; i < argc; i++) {
-        p += aof_put_num(p, '$', len[i]);
+        p += kv_put_num(p, '$', (long long)len[i]);
         memcpy(p, argv[i], len[i]);
         p += len[i];
         *p++ = '\r';

@@ -72,16 +72,20 @@ size_t kv_ll2s(char *p, long long v)
     return i;
 }
 
+size_t kv_put_num(char *p, char c, long long v)
+{
+    p[0] = c;
+    size_t n = 1 + kv_ll2s(p + 1, v);
+    p[n] = '\r';
+    p[n + 1] = '\n';
+    return n + 2;
+}
+
 static void prefixed(kv_out *o, char c, long long v)
 {
     if (!o->sink)
         return;
-    char *p = room(o, 24);
-    p[0] = c;
-    size_t n = 1 + kv_ll2s(p + 1, v);
-    p[n++] = '\r';
-    p[n++] = '\n';
-    o->len += n;
+    o->len += kv_put_num(room(o, 24), c, v);
 }
 
 void rp_int(kv_out *o, long long v) { prefixed(o, ':', v); }
@@ -96,10 +100,7 @@ void rp_bulk(kv_out *o, const void *p, size_t n)
         return;
     if (n <= 4096) {                     /* header, value, CRLF in one go */
         char *q = room(o, n + 32);
-        q[0] = '$';
-        size_t h = 1 + kv_ll2s(q + 1, (long long)n);
-        q[h++] = '\r';
-        q[h++] = '\n';
+        size_t h = kv_put_num(q, '$', (long long)n);
         memcpy(q + h, p, n);
         q[h + n] = '\r';
         q[h + n + 1] = '\n';
