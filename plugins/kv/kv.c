@@ -271,21 +271,17 @@ static int conn_step(tick_task *t)
         cl->need = need;
         cl->need_line = line;
         cl->corked = out.corked;
-        if (commit_later(cl)) {
-            tick_stream_cork(s);
-            out_end(&out);               /* queued: commit_run sends it */
-            out.sink = NULL;
-            if (out.err < 0)
-                break;
-            cl->corked = false;          /* commit_run uncorks */
-        } else {
-            if (cl->kv->aof)
-                aof_write(cl->kv->aof);  /* in the file before the replies */
-            out_end(&out);               /* one send, or queued if corked */
-            out.sink = NULL;
-            if (out.err < 0)
-                break;                   /* the peer is gone */
-        }
+        bool later = commit_later(cl);
+        if (later)
+            tick_stream_cork(s);         /* queued: commit_run writes, then uncorks */
+        else if (cl->kv->aof)
+            aof_write(cl->kv->aof);      /* in the file before the replies */
+        out_end(&out);                   /* one send, or queued if corked */
+        out.sink = NULL;
+        if (out.err < 0)
+            break;                       /* the peer is gone */
+        if (later)
+            cl->corked = false;          /* not ours to uncork */
         if (cl->kv->aof && cl->corked) {
             tick_future *w = aof_sync_wait(cl->kv->aof);
             if (w) {                     /* always: replies held for the sync */
@@ -326,14 +322,16 @@ static const tick_task_class conn_class = { .step = conn_step };
 static void cron_fire(tick_handle *h)
 {
     kv *k = tick_container_of(h, kv, cron.handle);
-    tick_server_stats ss;
-    tick_server_get_stats(k->srv, &ss);
-    if (tick_server_draining(k->srv) && ss.active == 0) {
-        /* retired by a reload and every connection done: the last sync,
-         * and nothing re-armed, so the instance drains now and its next
-         * incarnation starts (not after stop_timeout) */
-        aof_finish(k->aof);
-        return;
+    if (tick_server_draining(k->srv)) {
+        tick_server_stats ss;
+        tick_server_get_stats(k->srv, &ss);
+        if (ss.active == 0) {
+            /* retired by a reload and every connection done: the last
+             * sync, and nothing re-armed, so the instance drains now and
+             * its next incarnation starts (not after stop_timeout) */
+            aof_finish(k->aof);
+            return;
+        }
     }
     k->db.now_ms = kv_now_ms();
     k->db.lru_clock = (uint32_t)(k->db.now_ms / 1000);
